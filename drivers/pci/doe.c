@@ -1,0 +1,1052 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PCI Data Object Exchange (DOE) mailbox library
+ *
+ * Requester side of the DOE mailbox, PCIe r6.2 sec 6.30 (registers in sec
+ * 7.9.24).  Every DOE capability of a function is found when the PCI core
+ * adds the function; its protocols are learnt with DOE Discovery and cached.
+ * Kernel users submit tasks, which each mailbox runs one at a time in FIFO
+ * order from a work item; mailboxes of one or several functions run in
+ * parallel.  pci_doe() is the synchronous wrapper over pci_doe_submit().
+ *
+ * The library polls instead of using the DOE interrupt: a short spin catches
+ * devices that answer at once, then sleeps that grow with the time already
+ * waited keep the overshoot to a fraction of the device's latency without
+ * burning a CPU on slow devices.
+ */
+
+#include <linux/bitfield.h>
+#include <linux/bitmap.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/iopoll.h>
+#include <linux/ktime.h>
+#include <linux/pci.h>
+#include <linux/pci-doe.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+
+#include <kunit/visibility.h>
+
+#define CREATE_TRACE_POINTS
+#include <trace/events/pci_doe.h>
+
+#include "pci.h"
+#include "doe.h"
+
+/* Go to Data Object Ready, Busy to clear, Abort to finish: 1 s (sec 6.30.2) */
+#define DOE_TIMEOUT_US		USEC_PER_SEC
+/* Spin this long before the first sleep: devices that answer at once */
+#define DOE_SPIN_US		10
+/* Bounds of one sleep while polling, see doe_wait() */
+#define DOE_SLEEP_MIN_US	2
+#define DOE_SLEEP_MAX_US	(5 * USEC_PER_MSEC)
+/* Discovery indices are 8 bits wide (sec 6.30.1.1) */
+#define DOE_DISCOVERY_MAX	256
+/* While draining a long response, check for removal this often (dwords) */
+#define DOE_DRAIN_CHECK_DW	256
+
+#define DOE_PROT_DISCOVERY	0x00
+
+enum pci_doe_task_state {
+	DOE_TASK_IDLE,
+	DOE_TASK_QUEUED,
+	DOE_TASK_RUNNING,
+	DOE_TASK_DONE,
+};
+
+/* Bits of pci_doe_mb.flags */
+enum {
+	/* The function is gone or being removed: accept no more tasks */
+	DOE_MB_DEAD,
+};
+
+struct pci_doe_protocol {
+	u16 vendor;
+	u8 type;
+};
+
+/**
+ * struct pci_doe_mb - one DOE mailbox of a PCI function
+ * @pdev: function the mailbox belongs to
+ * @cap_offset: config space offset of the DOE extended capability
+ * @cap_version: capability version, selects the Discovery version
+ * @timeout_us: budget for each wait on the device; DOE_TIMEOUT_US except in
+ *	KUnit tests
+ * @nr_prots: number of entries in @prots
+ * @prots: protocols found by Discovery; written once before the mailbox is
+ *	published in pci_dev.doe_mbs, read-only afterwards
+ * @lock: protects @queue, @flags changes that must be ordered against
+ *	queueing, and the state of every task on @queue or running
+ * @queue: tasks accepted and not yet started, oldest first
+ * @flags: DOE_MB_* bits; set under @lock, may be tested without it
+ * @work: runs the tasks of @queue; only one instance runs at a time, so the
+ *	fields below are owned by whoever runs it (or by discovery before the
+ *	mailbox is published)
+ * @need_abort: the mailbox is in an unknown state; abort before the next
+ *	request.  Set when an exchange or an abort fails.
+ * @accesses: config accesses of the current exchange, for tracing
+ * @exchanges: completed exchanges, successful or not
+ * @errors: exchanges that failed for a device or protocol error
+ * @timeouts: exchanges that timed out
+ * @aborts: DOE Aborts issued
+ */
+struct pci_doe_mb {
+	struct pci_dev *pdev;
+	u16 cap_offset;
+	u8 cap_version;
+	u32 timeout_us;
+	unsigned int nr_prots;
+	struct pci_doe_protocol *prots;
+
+	spinlock_t lock;		/* queue, task states, see above */
+	struct list_head queue;
+	unsigned long flags;
+	struct work_struct work;
+
+	bool need_abort;
+	unsigned int accesses;
+
+	atomic_long_t exchanges;
+	atomic_long_t errors;
+	atomic_long_t timeouts;
+	atomic_long_t aborts;
+};
+
+/* Every message names the function and the mailbox */
+#define doe_log(level, mb, fmt, ...)					\
+({									\
+	const struct pci_doe_mb *__mb = (mb);				\
+	level(&__mb->pdev->dev, "DOE mailbox %#x: " fmt,		\
+	      __mb->cap_offset, ##__VA_ARGS__);				\
+})
+#define doe_err(mb, fmt, ...)	doe_log(dev_err, mb, fmt, ##__VA_ARGS__)
+#define doe_warn(mb, fmt, ...)	doe_log(dev_warn, mb, fmt, ##__VA_ARGS__)
+#define doe_dbg(mb, fmt, ...)	doe_log(dev_dbg, mb, fmt, ##__VA_ARGS__)
+#define doe_err_ratelimited(mb, fmt, ...)				\
+	doe_log(dev_err_ratelimited, mb, fmt, ##__VA_ARGS__)
+
+static bool doe_dead(struct pci_doe_mb *mb)
+{
+	return test_bit(DOE_MB_DEAD, &mb->flags) ||
+	       pci_dev_is_disconnected(mb->pdev);
+}
+
+static int doe_read(struct pci_doe_mb *mb, int reg, u32 *val)
+{
+	int rc;
+
+	mb->accesses++;
+	rc = pci_read_config_dword(mb->pdev, mb->cap_offset + reg, val);
+	return pcibios_err_to_errno(rc);
+}
+
+static int doe_write(struct pci_doe_mb *mb, int reg, u32 val)
+{
+	int rc;
+
+	mb->accesses++;
+	rc = pci_write_config_dword(mb->pdev, mb->cap_offset + reg, val);
+	return pcibios_err_to_errno(rc);
+}
+
+/*
+ * Status as seen by the poll loop.  A failed read or an all-ones value (the
+ * function no longer answers) comes back as ~0, which every caller of
+ * doe_wait() treats as "the device is gone".
+ */
+static u32 doe_status(struct pci_doe_mb *mb)
+{
+	u32 val;
+
+	if (doe_read(mb, PCI_DOE_STATUS, &val))
+		return ~0U;
+	return val;
+}
+
+/*
+ * Done when every bit of @clear is 0 and, if @any is not 0, at least one bit
+ * of @any is 1.  An all-ones status also ends the wait (device gone).
+ */
+static bool doe_settled(u32 status, u32 clear, u32 any)
+{
+	if (PCI_POSSIBLE_ERROR(status))
+		return true;
+	if (status & clear)
+		return false;
+	return !any || (status & any);
+}
+
+/**
+ * doe_wait() - Poll DOE Status until it settles or the budget runs out
+ * @mb: mailbox
+ * @clear: Status bits that must all read 0
+ * @any: Status bits of which one must read 1, or 0 for none
+ * @status: the last Status value read
+ *
+ * Spins for DOE_SPIN_US, then sleeps a quarter of the time already waited
+ * (within [DOE_SLEEP_MIN_US, DOE_SLEEP_MAX_US]) between reads, so a device
+ * answering after time T is seen by about 1.25 T while the number of reads
+ * grows only with log(T).  No sleep is derived from HZ.
+ *
+ * Return: 0 once settled, -ENODEV if the function is gone or being removed,
+ * -ETIMEDOUT after @mb->timeout_us.
+ */
+static int doe_wait(struct pci_doe_mb *mb, u32 clear, u32 any, u32 *status)
+{
+	ktime_t start = ktime_get();
+	u32 val;
+	int rc;
+
+	rc = read_poll_timeout(doe_status, val, doe_settled(val, clear, any),
+			       0, min(DOE_SPIN_US, mb->timeout_us), false, mb);
+	while (rc) {
+		s64 waited = ktime_us_delta(ktime_get(), start);
+		unsigned long step;
+
+		*status = val;
+		if (doe_dead(mb))
+			return -ENODEV;
+		if (waited >= mb->timeout_us)
+			return -ETIMEDOUT;
+		step = clamp_t(s64, waited / 4, DOE_SLEEP_MIN_US,
+			       DOE_SLEEP_MAX_US);
+		step = min_t(s64, step, mb->timeout_us - waited);
+		usleep_range(step, step + step / 4 + 1);
+		val = doe_status(mb);
+		if (doe_settled(val, clear, any))
+			rc = 0;
+	}
+
+	*status = val;
+	if (PCI_POSSIBLE_ERROR(val))
+		return -ENODEV;
+	return 0;
+}
+
+/*
+ * Issue a DOE Abort and wait for Busy, Error and Data Object Ready to clear
+ * (sec 6.30.2).  On failure the mailbox stays marked for another abort before
+ * its next request, so a device that recovers later is usable again.
+ */
+static int doe_abort(struct pci_doe_mb *mb)
+{
+	u32 before = doe_status(mb), status;
+	int rc;
+
+	atomic_long_inc(&mb->aborts);
+	rc = doe_write(mb, PCI_DOE_CTRL, PCI_DOE_CTRL_ABORT);
+	if (!rc)
+		rc = doe_wait(mb, PCI_DOE_STATUS_BUSY | PCI_DOE_STATUS_ERROR |
+			      PCI_DOE_STATUS_DATA_OBJECT_READY, 0, &status);
+	trace_pci_doe_abort(mb->pdev, mb->cap_offset, before, rc);
+
+	mb->need_abort = rc != 0;
+	if (rc == -ETIMEDOUT) {
+		doe_err_ratelimited(mb, "abort did not complete (status %#010x), will retry before the next request\n",
+				    status);
+		rc = -EIO;
+	}
+	return rc;
+}
+
+/*
+ * Make the mailbox ready for a new request: finish a pending abort, wait for
+ * Busy to clear (firmware has been seen leaving it set at boot) and throw away
+ * a stale response or error left by an earlier requester.
+ */
+static int doe_prepare(struct pci_doe_mb *mb)
+{
+	u32 status;
+	int rc;
+
+	if (mb->need_abort) {
+		rc = doe_abort(mb);
+		if (rc)
+			return rc;
+	}
+
+	rc = doe_wait(mb, PCI_DOE_STATUS_BUSY, 0, &status);
+	if (rc == -ETIMEDOUT) {
+		doe_err_ratelimited(mb, "Busy did not clear within %u us, aborting\n",
+				    mb->timeout_us);
+		doe_abort(mb);
+		return -EBUSY;
+	}
+	if (rc)
+		return rc;
+
+	if (status & (PCI_DOE_STATUS_ERROR | PCI_DOE_STATUS_DATA_OBJECT_READY))
+		return doe_abort(mb);
+	return 0;
+}
+
+static int doe_send(struct pci_doe_mb *mb, const struct pci_doe_task *task)
+{
+	size_t dws = DIV_ROUND_UP(task->request_sz, sizeof(u32));
+	u32 length = dws + 2;
+	size_t i;
+	int rc;
+
+	/* A Length of 0 stands for 2^18 dwords (sec 6.30.1) */
+	if (length == PCI_DOE_MAX_OBJECT_DW)
+		length = 0;
+
+	rc = doe_write(mb, PCI_DOE_WRITE,
+		       FIELD_PREP(PCI_DOE_DATA_OBJECT_HEADER_1_VID, task->vendor) |
+		       FIELD_PREP(PCI_DOE_DATA_OBJECT_HEADER_1_TYPE, task->type));
+	if (!rc)
+		rc = doe_write(mb, PCI_DOE_WRITE,
+			       FIELD_PREP(PCI_DOE_DATA_OBJECT_HEADER_2_LENGTH,
+					  length));
+
+	for (i = 0; !rc && i < dws; i++) {
+		size_t done = i * sizeof(u32);
+		__le32 dw = 0;
+
+		memcpy(&dw, task->request + done,
+		       min(sizeof(dw), task->request_sz - done));
+		rc = doe_write(mb, PCI_DOE_WRITE, le32_to_cpu(dw));
+	}
+
+	if (!rc)
+		rc = doe_write(mb, PCI_DOE_CTRL, PCI_DOE_CTRL_GO);
+	return rc;
+}
+
+/* Pop the dword at the head of the Read Data Mailbox */
+static int doe_pop(struct pci_doe_mb *mb, u32 *val)
+{
+	int rc;
+
+	rc = doe_read(mb, PCI_DOE_READ, val);
+	if (rc)
+		return rc;
+	/* Any value written to the Read Data Mailbox advances it (sec 7.9.24.6) */
+	return doe_write(mb, PCI_DOE_READ, 0);
+}
+
+/*
+ * Long objects are checked every DOE_DRAIN_CHECK_DW dwords, so that a device
+ * that stops in the middle or raises Error does not keep the worker reading
+ * up to 2^18 dwords of nothing.  Data Object Ready stays set until the last
+ * dword of an object is read.
+ */
+static int doe_check_midway(struct pci_doe_mb *mb, u32 length)
+{
+	u32 status;
+	int rc;
+
+	if (doe_dead(mb))
+		return -ENODEV;
+	rc = doe_read(mb, PCI_DOE_STATUS, &status);
+	if (rc)
+		return rc;
+	if (PCI_POSSIBLE_ERROR(status))
+		return -ENODEV;
+	if (status & PCI_DOE_STATUS_ERROR) {
+		doe_err_ratelimited(mb, "device reported an error during the response\n");
+		return -EIO;
+	}
+	if (!(status & PCI_DOE_STATUS_DATA_OBJECT_READY)) {
+		doe_err_ratelimited(mb, "response ended before its announced length of %u dwords\n",
+				    length);
+		return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * Read a response into @task->response.  Returns the number of payload
+ * bytes stored, or a negative errno with @mb->need_abort set when the device
+ * may still hold part of the object.
+ */
+static int doe_recv(struct pci_doe_mb *mb, struct pci_doe_task *task)
+{
+	u32 hdr, length, status, val, i;
+	size_t stored = 0;
+	u16 vendor;
+	u8 type;
+	int rc;
+
+	rc = doe_pop(mb, &hdr);
+	if (rc)
+		goto unknown;
+	vendor = FIELD_GET(PCI_DOE_DATA_OBJECT_HEADER_1_VID, hdr);
+	type = FIELD_GET(PCI_DOE_DATA_OBJECT_HEADER_1_TYPE, hdr);
+	if (vendor != task->vendor || type != task->type) {
+		doe_err_ratelimited(mb, "response protocol %04x:%02x does not match request %04x:%02x\n",
+				    vendor, type, task->vendor, task->type);
+		rc = -EIO;
+		goto unknown;
+	}
+
+	rc = doe_pop(mb, &length);
+	if (rc)
+		goto unknown;
+	length = FIELD_GET(PCI_DOE_DATA_OBJECT_HEADER_2_LENGTH, length);
+	if (!length)
+		length = PCI_DOE_MAX_OBJECT_DW;
+	if (length < 2) {
+		doe_err_ratelimited(mb, "response length %u dwords is shorter than its header\n",
+				    length);
+		rc = -EIO;
+		goto unknown;
+	}
+
+	/*
+	 * Store what fits in the caller's buffer and drain the rest: the
+	 * object must be read to its end before the mailbox takes a new one.
+	 * The loop is bounded by the 18-bit Length.
+	 */
+	for (i = 0; i < length - 2; i++) {
+		rc = doe_pop(mb, &val);
+		if (rc)
+			goto unknown;
+		if (stored < task->response_sz) {
+			__le32 dw = cpu_to_le32(val);
+			size_t n = min(sizeof(dw), task->response_sz - stored);
+
+			memcpy(task->response + stored, &dw, n);
+			stored += n;
+		}
+		if (i % DOE_DRAIN_CHECK_DW == DOE_DRAIN_CHECK_DW - 1 &&
+		    i < length - 3) {
+			rc = doe_check_midway(mb, length);
+			if (rc)
+				goto unknown;
+			cond_resched();
+		}
+	}
+	if (stored < (size_t)(length - 2) * sizeof(u32))
+		doe_dbg(mb, "response of %u dwords cut to %zu bytes\n",
+			length - 2, stored);
+
+	/*
+	 * One Status read catches an Error raised while the response was read
+	 * and a device still holding data past the Length it announced.
+	 */
+	rc = doe_read(mb, PCI_DOE_STATUS, &status);
+	if (rc)
+		goto unknown;
+	if (PCI_POSSIBLE_ERROR(status))
+		return -ENODEV;
+	if (status & PCI_DOE_STATUS_ERROR) {
+		doe_err_ratelimited(mb, "device reported an error during the response\n");
+		rc = -EIO;
+		goto unknown;
+	}
+	if (status & PCI_DOE_STATUS_DATA_OBJECT_READY) {
+		doe_err_ratelimited(mb, "device has data past the announced length of %u dwords\n",
+				    length);
+		rc = -EIO;
+		goto unknown;
+	}
+	return stored;
+
+unknown:
+	mb->need_abort = true;
+	return rc;
+}
+
+/* Run one exchange on the device; the caller serialises exchanges */
+static int doe_exchange(struct pci_doe_mb *mb, struct pci_doe_task *task)
+{
+	u32 status;
+	int rc;
+
+	if (doe_dead(mb))
+		return -ENODEV;
+
+	rc = doe_prepare(mb);
+	if (rc)
+		return rc;
+
+	rc = doe_send(mb, task);
+	if (rc) {
+		mb->need_abort = true;
+		goto out;
+	}
+
+	rc = doe_wait(mb, 0, PCI_DOE_STATUS_DATA_OBJECT_READY |
+		      PCI_DOE_STATUS_ERROR, &status);
+	if (rc == -ETIMEDOUT) {
+		doe_err_ratelimited(mb, "no response to %04x:%02x within %u us\n",
+				    task->vendor, task->type, mb->timeout_us);
+		mb->need_abort = true;
+	} else if (!rc && (status & PCI_DOE_STATUS_ERROR)) {
+		doe_err_ratelimited(mb, "device reported an error for %04x:%02x\n",
+				    task->vendor, task->type);
+		mb->need_abort = true;
+		rc = -EIO;
+	} else if (!rc) {
+		rc = doe_recv(mb, task);
+	}
+
+out:
+	/* Leave the mailbox idle for the next requester where possible */
+	if (rc < 0 && mb->need_abort && rc != -ENODEV && !doe_dead(mb))
+		doe_abort(mb);
+	return rc;
+}
+
+static int doe_run(struct pci_doe_mb *mb, struct pci_doe_task *task)
+{
+	int rc;
+
+	mb->accesses = 0;
+	rc = doe_exchange(mb, task);
+	if (rc == -ETIMEDOUT)
+		atomic_long_inc(&mb->timeouts);
+	else if (rc < 0 && rc != -ENODEV)
+		atomic_long_inc(&mb->errors);
+	return rc;
+}
+
+/* Hand a task back to its submitter; the task must not be used afterwards */
+static void doe_finish(struct pci_doe_mb *mb, struct pci_doe_task *task,
+		       int rv)
+{
+	unsigned long flags;
+
+	atomic_long_inc(&mb->exchanges);
+	trace_pci_doe_complete(mb->pdev, mb->cap_offset, task, rv,
+			       ktime_get_ns() - task->submitted, mb->accesses);
+
+	spin_lock_irqsave(&mb->lock, flags);
+	task->rv = rv;
+	task->state = DOE_TASK_DONE;
+	spin_unlock_irqrestore(&mb->lock, flags);
+
+	task->complete(task);
+}
+
+static void doe_work(struct work_struct *work)
+{
+	struct pci_doe_mb *mb = container_of(work, struct pci_doe_mb, work);
+	struct pci_doe_task *task;
+	unsigned long flags;
+	int rv;
+
+	for (;;) {
+		spin_lock_irqsave(&mb->lock, flags);
+		task = list_first_entry_or_null(&mb->queue,
+						struct pci_doe_task, node);
+		if (task) {
+			list_del_init(&task->node);
+			task->state = DOE_TASK_RUNNING;
+		}
+		spin_unlock_irqrestore(&mb->lock, flags);
+		if (!task)
+			return;
+
+		rv = doe_run(mb, task);
+		doe_finish(mb, task, rv);
+	}
+}
+
+static bool doe_check_task(struct pci_doe_mb *mb, struct pci_doe_task *task)
+{
+	if (!task->complete)
+		return false;
+	if (task->request_sz > PCI_DOE_MAX_PAYLOAD ||
+	    (task->request_sz && !task->request) ||
+	    (task->response_sz && !task->response)) {
+		doe_err_ratelimited(mb, "invalid buffers for %04x:%02x (request %zu bytes, response %zu bytes)\n",
+				    task->vendor, task->type, task->request_sz,
+				    task->response_sz);
+		return false;
+	}
+	if (!pci_doe_supports_prot(mb, task->vendor, task->type)) {
+		doe_err_ratelimited(mb, "protocol %04x:%02x not supported\n",
+				    task->vendor, task->type);
+		return false;
+	}
+	return true;
+}
+
+/**
+ * pci_doe_submit() - Queue an asynchronous DOE exchange
+ * @mb: mailbox, from pci_find_doe_mailbox() or pci_doe_find_mailbox_at()
+ * @task: the exchange; fill in every public field but @task->rv
+ *
+ * Tasks of one mailbox run in the order they were submitted; different
+ * mailboxes run in parallel.  Once accepted, @task->complete is called
+ * exactly once, in process context, with @task->rv holding the result:
+ * the number of response bytes stored, or -EIO (device or protocol error),
+ * -ETIMEDOUT (no response within 1 s), -EBUSY (the mailbox stayed Busy),
+ * -ENODEV (the function went away) or -ECANCELED (pci_doe_cancel()).
+ *
+ * Context: Any context; does not sleep.
+ * Return: 0 if the task was accepted; -EINVAL for a bad task or a protocol
+ * the mailbox does not support, -ENODEV if the function is being removed.
+ * @task->complete is not called when the task is not accepted.
+ */
+int pci_doe_submit(struct pci_doe_mb *mb, struct pci_doe_task *task)
+{
+	unsigned long flags;
+	int rc = 0;
+
+	if (!mb || !task)
+		return -EINVAL;
+	if (!doe_check_task(mb, task))
+		return -EINVAL;
+
+	task->mb = mb;
+	task->rv = 0;
+	task->submitted = ktime_get_ns();
+
+	spin_lock_irqsave(&mb->lock, flags);
+	if (test_bit(DOE_MB_DEAD, &mb->flags)) {
+		rc = -ENODEV;
+	} else {
+		task->state = DOE_TASK_QUEUED;
+		list_add_tail(&task->node, &mb->queue);
+		trace_pci_doe_submit(mb->pdev, mb->cap_offset, task);
+		/* Under the lock, so removal cannot miss this work */
+		queue_work(system_unbound_wq, &mb->work);
+	}
+	spin_unlock_irqrestore(&mb->lock, flags);
+	return rc;
+}
+EXPORT_SYMBOL_GPL(pci_doe_submit);
+
+/**
+ * pci_doe_cancel() - Withdraw a task that has not started yet
+ * @task: a task accepted by pci_doe_submit() whose callback has not run
+ *
+ * A task still waiting in its mailbox's queue is removed from it and its
+ * callback is called from here with @task->rv set to -ECANCELED.  A task
+ * the mailbox has started runs to its end and completes as usual.
+ *
+ * Context: Process context; @task->complete runs in the caller's context.
+ * Return: 0 if the task was cancelled, -EBUSY if it is already running,
+ * -EINVAL if it is not queued (never submitted, or already completed).
+ */
+int pci_doe_cancel(struct pci_doe_task *task)
+{
+	struct pci_doe_mb *mb = task->mb;
+	unsigned long flags;
+	int rc = 0;
+
+	if (!mb)
+		return -EINVAL;
+
+	spin_lock_irqsave(&mb->lock, flags);
+	switch (task->state) {
+	case DOE_TASK_QUEUED:
+		list_del_init(&task->node);
+		task->state = DOE_TASK_DONE;
+		task->rv = -ECANCELED;
+		break;
+	case DOE_TASK_RUNNING:
+		rc = -EBUSY;
+		break;
+	default:
+		rc = -EINVAL;
+	}
+	spin_unlock_irqrestore(&mb->lock, flags);
+
+	if (!rc) {
+		trace_pci_doe_complete(mb->pdev, mb->cap_offset, task,
+				       -ECANCELED,
+				       ktime_get_ns() - task->submitted, 0);
+		task->complete(task);
+	}
+	return rc;
+}
+EXPORT_SYMBOL_GPL(pci_doe_cancel);
+
+static void doe_sync_done(struct pci_doe_task *task)
+{
+	/* The waiter may return and free the task once this is done */
+	complete(task->private);
+}
+
+/**
+ * pci_doe() - Perform a DOE exchange and wait for it
+ * @mb: mailbox, from pci_find_doe_mailbox() or pci_doe_find_mailbox_at()
+ * @vendor: Vendor ID of the protocol
+ * @type: Data Object Type of the protocol
+ * @request: request payload, sent verbatim as little-endian dwords after the
+ *	two header dwords; the last dword is padded with zero bytes
+ * @request_sz: size of @request in bytes
+ * @response: buffer for the response payload, header stripped
+ * @response_sz: size of @response in bytes
+ *
+ * Payloads are byte streams: the caller converts any multi-byte fields with
+ * cpu_to_le32() and friends.  A response longer than @response_sz is cut to
+ * it (the rest is read from the mailbox and dropped); a shorter one leaves
+ * the tail of @response untouched, so check the returned length.
+ *
+ * Context: Process context.  May sleep, for up to about 2 s per exchange on
+ * a misbehaving device (1 s response budget plus 1 s for an abort), longer
+ * when earlier tasks are queued on the same mailbox.
+ * Return: number of bytes stored in @response, or a negative errno as
+ * listed for pci_doe_submit().
+ */
+int pci_doe(struct pci_doe_mb *mb, u16 vendor, u8 type,
+	    const void *request, size_t request_sz,
+	    void *response, size_t response_sz)
+{
+	DECLARE_COMPLETION_ONSTACK(done);
+	struct pci_doe_task task = {
+		.vendor = vendor,
+		.type = type,
+		.request = request,
+		.request_sz = request_sz,
+		.response = response,
+		.response_sz = response_sz,
+		.complete = doe_sync_done,
+		.private = &done,
+	};
+	int rc;
+
+	might_sleep();
+
+	rc = pci_doe_submit(mb, &task);
+	if (rc)
+		return rc;
+
+	wait_for_completion(&done);
+	return task.rv;
+}
+EXPORT_SYMBOL_GPL(pci_doe);
+
+/**
+ * pci_doe_supports_prot() - Does a mailbox carry a protocol?
+ * @mb: mailbox
+ * @vendor: Vendor ID of the protocol
+ * @type: Data Object Type of the protocol
+ *
+ * DOE Discovery itself is supported by every mailbox.
+ *
+ * Context: Any context.
+ * Return: true if Discovery listed the protocol on @mb.
+ */
+bool pci_doe_supports_prot(const struct pci_doe_mb *mb, u16 vendor, u8 type)
+{
+	unsigned int i;
+
+	if (vendor == PCI_VENDOR_ID_PCI_SIG && type == DOE_PROT_DISCOVERY)
+		return true;
+
+	for (i = 0; i < mb->nr_prots; i++)
+		if (mb->prots[i].vendor == vendor && mb->prots[i].type == type)
+			return true;
+	return false;
+}
+EXPORT_SYMBOL_GPL(pci_doe_supports_prot);
+
+/**
+ * pci_find_doe_mailbox() - Find a mailbox that carries a protocol
+ * @pdev: PCI function
+ * @vendor: Vendor ID of the protocol
+ * @type: Data Object Type of the protocol
+ *
+ * A function may offer one protocol on several mailboxes; this returns the
+ * one at the lowest config offset.  Use pci_doe_find_mailbox_at() to pick
+ * another one.  The mailbox lives as long as @pdev stays added.
+ *
+ * Context: Process context.
+ * Return: the mailbox, or NULL if no mailbox of @pdev carries the protocol.
+ */
+struct pci_doe_mb *pci_find_doe_mailbox(struct pci_dev *pdev, u16 vendor,
+					u8 type)
+{
+	struct pci_doe_mb *mb;
+	unsigned long offset;
+
+	xa_for_each(&pdev->doe_mbs, offset, mb)
+		if (pci_doe_supports_prot(mb, vendor, type))
+			return mb;
+	return NULL;
+}
+EXPORT_SYMBOL_GPL(pci_find_doe_mailbox);
+
+/**
+ * pci_doe_find_mailbox_at() - Find the mailbox at a config space offset
+ * @pdev: PCI function
+ * @cap_offset: offset of the DOE extended capability
+ *
+ * Context: Process context.
+ * Return: the mailbox, or NULL if @pdev has no DOE mailbox at @cap_offset.
+ */
+struct pci_doe_mb *pci_doe_find_mailbox_at(struct pci_dev *pdev,
+					   u16 cap_offset)
+{
+	return xa_load(&pdev->doe_mbs, cap_offset);
+}
+EXPORT_SYMBOL_GPL(pci_doe_find_mailbox_at);
+
+/**
+ * pci_doe_mailbox_offset() - Config space offset of a mailbox
+ * @mb: mailbox
+ *
+ * Context: Any context.
+ * Return: offset of the DOE extended capability of @mb.
+ */
+u16 pci_doe_mailbox_offset(const struct pci_doe_mb *mb)
+{
+	return mb->cap_offset;
+}
+EXPORT_SYMBOL_GPL(pci_doe_mailbox_offset);
+
+/*
+ * Run one Discovery exchange directly: the mailbox is not published yet, so
+ * nothing else can run on it.
+ */
+static int doe_discover_one(struct pci_doe_mb *mb, u8 index,
+			    struct pci_doe_protocol *prot, u8 *next)
+{
+	u8 version = mb->cap_version >= 2 ? 2 : 0;
+	__le32 request, response;
+	struct pci_doe_task task = {
+		.vendor = PCI_VENDOR_ID_PCI_SIG,
+		.type = DOE_PROT_DISCOVERY,
+		.request = &request,
+		.request_sz = sizeof(request),
+		.response = &response,
+		.response_sz = sizeof(response),
+	};
+	u32 dw;
+	int rc;
+
+	request = cpu_to_le32(FIELD_PREP(PCI_DOE_DATA_OBJECT_DISC_REQ_3_INDEX,
+					 index) |
+			      FIELD_PREP(PCI_DOE_DATA_OBJECT_DISC_REQ_3_VER,
+					 version));
+	task.submitted = ktime_get_ns();
+	rc = doe_run(mb, &task);
+	atomic_long_inc(&mb->exchanges);
+	trace_pci_doe_complete(mb->pdev, mb->cap_offset, &task, rc,
+			       ktime_get_ns() - task.submitted, mb->accesses);
+	if (rc < 0)
+		return rc;
+	if (rc < sizeof(response)) {
+		doe_err(mb, "Discovery response of %d bytes is too short\n",
+			rc);
+		return -EIO;
+	}
+
+	dw = le32_to_cpu(response);
+	prot->vendor = FIELD_GET(PCI_DOE_DATA_OBJECT_DISC_RSP_3_VID, dw);
+	prot->type = FIELD_GET(PCI_DOE_DATA_OBJECT_DISC_RSP_3_PROTOCOL, dw);
+	*next = FIELD_GET(PCI_DOE_DATA_OBJECT_DISC_RSP_3_NEXT_INDEX, dw);
+	return 0;
+}
+
+/* Walk the Discovery index list, at most once per index (sec 6.30.1.1) */
+static int doe_discover(struct pci_doe_mb *mb)
+{
+	struct pci_doe_protocol *found __free(kfree) =
+		kcalloc(DOE_DISCOVERY_MAX, sizeof(*found), GFP_KERNEL);
+	DECLARE_BITMAP(seen, DOE_DISCOVERY_MAX) = {};
+	unsigned int nr = 0, i;
+	u8 index = 0, next = 0;
+	int rc;
+
+	if (!found)
+		return -ENOMEM;
+
+	while (!test_and_set_bit(index, seen)) {
+		struct pci_doe_protocol prot;
+
+		rc = doe_discover_one(mb, index, &prot, &next);
+		if (rc)
+			return rc;
+
+		for (i = 0; i < nr; i++)
+			if (found[i].vendor == prot.vendor &&
+			    found[i].type == prot.type)
+				break;
+		if (i == nr)
+			found[nr++] = prot;
+
+		if (!next)
+			break;
+		index = next;
+	}
+	if (next && test_bit(next, seen))
+		doe_warn(mb, "Discovery index %u repeats, list cut there\n",
+			 next);
+
+	mb->prots = kmemdup_array(found, nr, sizeof(*found), GFP_KERNEL);
+	if (!mb->prots)
+		return -ENOMEM;
+	mb->nr_prots = nr;
+	return 0;
+}
+
+static void doe_log_protocols(struct pci_doe_mb *mb)
+{
+	/* " vvvv:tt" per protocol */
+	size_t len = mb->nr_prots * 8 + 1, pos = 0;
+	unsigned int i;
+	char *buf;
+
+	buf = kmalloc(len, GFP_KERNEL);
+	if (!buf)
+		return;
+	buf[0] = '\0';
+	for (i = 0; i < mb->nr_prots; i++)
+		pos += scnprintf(buf + pos, len - pos, " %04x:%02x",
+				 mb->prots[i].vendor, mb->prots[i].type);
+	pci_info(mb->pdev, "DOE mailbox %#x: protocols%s\n", mb->cap_offset,
+		 buf);
+	kfree(buf);
+}
+
+static void doe_mb_free(struct pci_doe_mb *mb)
+{
+	kfree(mb->prots);
+	kfree(mb);
+}
+
+static struct pci_doe_mb *doe_mb_create(struct pci_dev *pdev, u16 offset)
+{
+	struct pci_doe_mb *mb;
+	u32 hdr;
+	int rc;
+
+	mb = kzalloc(sizeof(*mb), GFP_KERNEL);
+	if (!mb)
+		return ERR_PTR(-ENOMEM);
+
+	mb->pdev = pdev;
+	mb->cap_offset = offset;
+	mb->timeout_us = DOE_TIMEOUT_US;
+	spin_lock_init(&mb->lock);
+	INIT_LIST_HEAD(&mb->queue);
+	INIT_WORK(&mb->work, doe_work);
+
+	rc = doe_read(mb, 0, &hdr);
+	if (!rc && PCI_POSSIBLE_ERROR(hdr))
+		rc = -ENODEV;
+	if (!rc) {
+		mb->cap_version = PCI_EXT_CAP_VER(hdr);
+		rc = doe_discover(mb);
+	}
+	if (rc) {
+		doe_mb_free(mb);
+		return ERR_PTR(rc);
+	}
+
+	doe_log_protocols(mb);
+	return mb;
+}
+
+/* Stop accepting tasks and fail the queued ones; see pci_doe_destroy() */
+static void doe_mb_kill(struct pci_doe_mb *mb)
+{
+	struct pci_doe_task *task, *tmp;
+	unsigned long flags;
+	LIST_HEAD(dropped);
+
+	spin_lock_irqsave(&mb->lock, flags);
+	set_bit(DOE_MB_DEAD, &mb->flags);
+	list_splice_init(&mb->queue, &dropped);
+	list_for_each_entry(task, &dropped, node)
+		task->state = DOE_TASK_RUNNING;
+	spin_unlock_irqrestore(&mb->lock, flags);
+
+	list_for_each_entry_safe(task, tmp, &dropped, node) {
+		list_del_init(&task->node);
+		doe_finish(mb, task, -ENODEV);
+	}
+}
+
+/**
+ * pci_doe_init() - Find and set up the DOE mailboxes of a function
+ * @pdev: function being added
+ *
+ * Called by the PCI core when it adds @pdev.  A mailbox whose Discovery
+ * fails is left out and logged; the other mailboxes are still set up.
+ */
+void pci_doe_init(struct pci_dev *pdev)
+{
+	u16 offset = 0;
+	int rc;
+
+	xa_init(&pdev->doe_mbs);
+
+	while ((offset = pci_find_next_ext_capability(pdev, offset,
+						      PCI_EXT_CAP_ID_DOE))) {
+		struct pci_doe_mb *mb = doe_mb_create(pdev, offset);
+
+		if (IS_ERR(mb)) {
+			pci_err(pdev, "DOE mailbox %#x: not usable, Discovery failed: %pe\n",
+				offset, mb);
+			continue;
+		}
+
+		rc = xa_insert(&pdev->doe_mbs, offset, mb, GFP_KERNEL);
+		if (rc) {
+			pci_err(pdev, "DOE mailbox %#x: cannot be registered: %d\n",
+				offset, rc);
+			doe_mb_free(mb);
+		}
+	}
+}
+
+/**
+ * pci_doe_destroy() - Tear down the DOE mailboxes of a function
+ * @pdev: function being removed
+ *
+ * Queued tasks complete with -ENODEV, a running task ends with -ENODEV at
+ * its next wait, and every callback has returned before the mailboxes are
+ * freed.  Drivers of @pdev are unbound by now and submit nothing new.
+ */
+void pci_doe_destroy(struct pci_dev *pdev)
+{
+	struct pci_doe_mb *mb;
+	unsigned long offset;
+
+	xa_for_each(&pdev->doe_mbs, offset, mb) {
+		doe_mb_kill(mb);
+		flush_work(&mb->work);
+		xa_erase(&pdev->doe_mbs, offset);
+		doe_mb_free(mb);
+	}
+	xa_destroy(&pdev->doe_mbs);
+}
+
+/**
+ * pci_doe_disconnected() - The function is gone: fail its DOE work
+ * @pdev: function marked disconnected (surprise removal, DPC)
+ *
+ * Only flags the mailboxes and kicks their work items, which fail every
+ * queued task with -ENODEV from process context; a running task ends at
+ * its next poll.
+ */
+void pci_doe_disconnected(struct pci_dev *pdev)
+{
+	struct pci_doe_mb *mb;
+	unsigned long offset, flags;
+
+	xa_for_each(&pdev->doe_mbs, offset, mb) {
+		spin_lock_irqsave(&mb->lock, flags);
+		set_bit(DOE_MB_DEAD, &mb->flags);
+		queue_work(system_unbound_wq, &mb->work);
+		spin_unlock_irqrestore(&mb->lock, flags);
+	}
+}
+
+#if IS_ENABLED(CONFIG_PCI_DOE_KUNIT_TEST)
+/**
+ * pci_doe_set_timeout() - Shorten the DOE timeout of a mailbox, for tests
+ * @mb: mailbox
+ * @timeout_us: new budget of every wait, in microseconds
+ *
+ * Context: Process context, with no task queued or running on @mb.
+ */
+void pci_doe_set_timeout(struct pci_doe_mb *mb, u32 timeout_us)
+{
+	/* read_poll_timeout() takes 0 as "forever" */
+	mb->timeout_us = max(timeout_us, 1U);
+}
+EXPORT_SYMBOL_IF_KUNIT(pci_doe_set_timeout);
+#endif

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Tracepoints of the PCI Data Object Exchange library (drivers/pci/doe.c).
+ *
+ * Every exchange emits pci_doe_submit when it is queued and pci_doe_complete
+ * when its callback is about to run; pci_doe_abort records each DOE Abort
+ * the library issues and how it ended.
+ */
+#undef TRACE_SYSTEM
+#define TRACE_SYSTEM pci_doe
+
+#if !defined(_TRACE_PCI_DOE_H) || defined(TRACE_HEADER_MULTI_READ)
+#define _TRACE_PCI_DOE_H
+
+#include <linux/pci.h>
+#include <linux/pci-doe.h>
+#include <linux/tracepoint.h>
+
+TRACE_EVENT(pci_doe_submit,
+	    TP_PROTO(struct pci_dev *pdev, u16 offset,
+		     const struct pci_doe_task *task),
+	    TP_ARGS(pdev, offset, task),
+	    TP_STRUCT__entry(__string(dev, pci_name(pdev))
+			     __field(const void *, task)
+			     __field(u16, offset)
+			     __field(u16, vendor)
+			     __field(u8, type)
+			     __field(size_t, request_sz)
+			     __field(size_t, response_sz)),
+	    TP_fast_assign(__assign_str(dev);
+			   __entry->task = task;
+			   __entry->offset = offset;
+			   __entry->vendor = task->vendor;
+			   __entry->type = task->type;
+			   __entry->request_sz = task->request_sz;
+			   __entry->response_sz = task->response_sz;),
+	    TP_printk("%s mailbox %#x task %p protocol %04x:%02x request %zu response %zu",
+		      __get_str(dev), __entry->offset, __entry->task,
+		      __entry->vendor, __entry->type, __entry->request_sz,
+		      __entry->response_sz)
+);
+
+TRACE_EVENT(pci_doe_complete,
+	    TP_PROTO(struct pci_dev *pdev, u16 offset,
+		     const struct pci_doe_task *task, int rv, u64 latency_ns,
+		     unsigned int accesses),
+	    TP_ARGS(pdev, offset, task, rv, latency_ns, accesses),
+	    TP_STRUCT__entry(__string(dev, pci_name(pdev))
+			     __field(const void *, task)
+			     __field(u64, latency_ns)
+			     __field(int, rv)
+			     __field(unsigned int, accesses)
+			     __field(u16, offset)
+			     __field(u16, vendor)
+			     __field(u8, type)),
+	    TP_fast_assign(__assign_str(dev);
+			   __entry->task = task;
+			   __entry->latency_ns = latency_ns;
+			   __entry->rv = rv;
+			   __entry->accesses = accesses;
+			   __entry->offset = offset;
+			   __entry->vendor = task->vendor;
+			   __entry->type = task->type;),
+	    TP_printk("%s mailbox %#x task %p protocol %04x:%02x rv %d latency %llu ns config accesses %u",
+		      __get_str(dev), __entry->offset, __entry->task,
+		      __entry->vendor, __entry->type, __entry->rv,
+		      __entry->latency_ns, __entry->accesses)
+);
+
+TRACE_EVENT(pci_doe_abort,
+	    TP_PROTO(struct pci_dev *pdev, u16 offset, u32 status, int rv),
+	    TP_ARGS(pdev, offset, status, rv),
+	    TP_STRUCT__entry(__string(dev, pci_name(pdev))
+			     __field(u32, status)
+			     __field(int, rv)
+			     __field(u16, offset)),
+	    TP_fast_assign(__assign_str(dev);
+			   __entry->status = status;
+			   __entry->rv = rv;
+			   __entry->offset = offset;),
+	    TP_printk("%s mailbox %#x status before abort %#010x rv %d",
+		      __get_str(dev), __entry->offset, __entry->status,
+		      __entry->rv)
+);
+
+#endif /* _TRACE_PCI_DOE_H */
+
+#include <trace/define_trace.h>
