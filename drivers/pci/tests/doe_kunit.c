@@ -153,6 +153,7 @@ static void fake_respond(struct fake_mb *m, u16 vid, u8 type,
 	m->rbuf[1] = FIELD_PREP(PCI_DOE_DATA_OBJECT_HEADER_2_LENGTH,
 				(pl_dw + 2) & PCI_DOE_DATA_OBJECT_HEADER_2_LENGTH);
 	m->rlen = pl_dw + 2;
+	m->rpos = 0;
 }
 
 /* Build the response to the object in wbuf; false: discard silently */
@@ -1317,7 +1318,7 @@ static struct kunit_case doe_cases[] = {
 	KUNIT_CASE(doe_config_accesses),
 	KUNIT_CASE(doe_bad_requests),
 	KUNIT_CASE(doe_async_fifo),
-	KUNIT_CASE(doe_async_parallel_mailboxes),
+	KUNIT_CASE_SLOW(doe_async_parallel_mailboxes),
 	KUNIT_CASE(doe_async_cancel),
 	KUNIT_CASE(doe_async_bad_task),
 	KUNIT_CASE(doe_remove_with_tasks),
