@@ -13,19 +13,39 @@
  * devices that answer at once, then sleeps that grow with the time already
  * waited keep the overshoot to a fraction of the device's latency without
  * burning a CPU on slow devices.
+ *
+ * Ownership: two requesters writing one mailbox corrupt each other, and the
+ * specification has no arbitration.  A mailbox is owned by the kernel while
+ * it has named claims (pci_doe_claim()) or tasks queued or running; root
+ * userspace writes to its registers are then refused, per the policy chosen
+ * with CONFIG_PCI_DOE_STRICT and "pci_doe.policy=".  Root may take a mailbox
+ * nobody in the kernel owns for as long as a /proc/bus/pci file stays open
+ * (PCIIOC_DOE_TAKE); kernel users get -EBUSY meanwhile.  The library notes
+ * every root write and aborts the mailbox before its next kernel exchange.
  */
 
 #include <linux/bitfield.h>
 #include <linux/bitmap.h>
+#include <linux/capability.h>
 #include <linux/completion.h>
 #include <linux/delay.h>
+#include <linux/device.h>
+#include <linux/fs.h>
 #include <linux/iopoll.h>
+#include <linux/ioport.h>
+#include <linux/kobject.h>
 #include <linux/ktime.h>
+#include <linux/moduleparam.h>
+#include <linux/mutex.h>
+#include <linux/panic.h>
 #include <linux/pci.h>
 #include <linux/pci-doe.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
+#include <linux/sysfs.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 
@@ -50,6 +70,51 @@
 #define DOE_DRAIN_CHECK_DW	256
 
 #define DOE_PROT_DISCOVERY	0x00
+/* Wait at most this long for root's config writes in progress to finish */
+#define DOE_USER_DRAIN_MS	1000
+
+/* Userspace write policy, see Documentation/driver-api/pci/doe.rst */
+enum pci_doe_policy {
+	DOE_POLICY_RELAXED,
+	DOE_POLICY_STRICT,
+	DOE_POLICY_LOCKED,
+};
+
+static const char * const doe_policy_names[] = {
+	[DOE_POLICY_RELAXED] = "relaxed",
+	[DOE_POLICY_STRICT] = "strict",
+	[DOE_POLICY_LOCKED] = "locked",
+};
+
+static int doe_policy = IS_ENABLED(CONFIG_PCI_DOE_LOCKED) ? DOE_POLICY_LOCKED :
+			IS_ENABLED(CONFIG_PCI_DOE_STRICT) ? DOE_POLICY_STRICT :
+			DOE_POLICY_RELAXED;
+
+static int doe_policy_set(const char *val, const struct kernel_param *kp)
+{
+	int i = sysfs_match_string(doe_policy_names, val);
+
+	if (i < 0)
+		return i;
+	*(int *)kp->arg = i;
+	return 0;
+}
+
+static int doe_policy_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n", doe_policy_names[*(int *)kp->arg]);
+}
+
+static const struct kernel_param_ops doe_policy_ops = {
+	.set = doe_policy_set,
+	.get = doe_policy_get,
+};
+
+#undef MODULE_PARAM_PREFIX
+#define MODULE_PARAM_PREFIX "pci_doe."
+/* Boot time only: "pci_doe.policy=relaxed|strict|locked" */
+module_param_cb(policy, &doe_policy_ops, &doe_policy, 0444);
+MODULE_PARM_DESC(policy, "Root config writes to DOE mailboxes: relaxed, strict or locked");
 
 enum pci_doe_task_state {
 	DOE_TASK_IDLE,
@@ -69,6 +134,13 @@ struct pci_doe_protocol {
 	u8 type;
 };
 
+/* One named kernel claim on a mailbox, see pci_doe_claim() */
+struct doe_claim {
+	struct list_head node;
+	unsigned int count;
+	char owner[];
+};
+
 /**
  * struct pci_doe_mb - one DOE mailbox of a PCI function
  * @pdev: function the mailbox belongs to
@@ -80,19 +152,37 @@ struct pci_doe_protocol {
  * @prots: protocols found by Discovery; written once before the mailbox is
  *	published in pci_dev.doe_mbs, read-only afterwards
  * @lock: protects @queue, @flags changes that must be ordered against
- *	queueing, and the state of every task on @queue or running
+ *	queueing, the state of every task on @queue or running, and all the
+ *	ownership fields from @claims to @user_touched
  * @queue: tasks accepted and not yet started, oldest first
  * @flags: DOE_MB_* bits; set under @lock, may be tested without it
- * @work: runs the tasks of @queue; only one instance runs at a time, so the
- *	fields below are owned by whoever runs it (or by discovery before the
- *	mailbox is published)
+ * @claims: named kernel claims (struct doe_claim)
+ * @nr_claims: sum of the counts of @claims
+ * @kernel_tasks: tasks queued or running; they own the mailbox too
+ * @holder: the /proc/bus/pci file through which root holds the mailbox, or
+ *	NULL; compared only, never dereferenced
+ * @holder_pid: thread group of the process that took the mailbox
+ * @holder_comm: its command name
+ * @user_writers: root config writes to the block in progress
+ * @user_touched: root wrote the block since the last kernel exchange began
+ * @user_wq: woken when @user_writers drops to 0
+ * @claim_mutex: serialises pci_doe_claim() and pci_doe_release(), which
+ *	sleep to register the block in pci_dev.driver_exclusive_resource
+ * @excl: that registration while the mailbox has claims, else NULL
+ * @work: runs the tasks of @queue; only one instance runs at a time, so
+ *	@need_abort and @accesses are owned by whoever runs it (or by
+ *	discovery before the mailbox is published)
  * @need_abort: the mailbox is in an unknown state; abort before the next
  *	request.  Set when an exchange or an abort fails.
  * @accesses: config accesses of the current exchange, for tracing
+ * @kobj: sysfs directory doe/<offset>/; its release frees the mailbox
+ * @dir: the device's doe/ directory, shared by its mailboxes
+ * @features: the device's doe_features/ directory (first mailbox only)
  * @exchanges: completed exchanges, successful or not
  * @errors: exchanges that failed for a device or protocol error
  * @timeouts: exchanges that timed out
  * @aborts: DOE Aborts issued
+ * @denied_writes: root config writes refused
  */
 struct pci_doe_mb {
 	struct pci_dev *pdev;
@@ -102,18 +192,35 @@ struct pci_doe_mb {
 	unsigned int nr_prots;
 	struct pci_doe_protocol *prots;
 
-	spinlock_t lock;		/* queue, task states, see above */
+	spinlock_t lock;		/* queue, tasks, ownership; see above */
 	struct list_head queue;
 	unsigned long flags;
-	struct work_struct work;
+	struct list_head claims;
+	unsigned int nr_claims;
+	unsigned int kernel_tasks;
+	const void *holder;
+	pid_t holder_pid;
+	char holder_comm[TASK_COMM_LEN];
+	unsigned int user_writers;
+	bool user_touched;
+	wait_queue_head_t user_wq;
 
+	struct mutex claim_mutex;	/* claim and release, see above */
+	struct resource *excl;
+
+	struct work_struct work;
 	bool need_abort;
 	unsigned int accesses;
+
+	struct kobject kobj;
+	struct kobject *dir;
+	struct doe_features *features;
 
 	atomic_long_t exchanges;
 	atomic_long_t errors;
 	atomic_long_t timeouts;
 	atomic_long_t aborts;
+	atomic_long_t denied_writes;
 };
 
 /* Every message names the function and the mailbox */
@@ -519,9 +626,31 @@ static void doe_finish(struct pci_doe_mb *mb, struct pci_doe_task *task,
 	spin_lock_irqsave(&mb->lock, flags);
 	task->rv = rv;
 	task->state = DOE_TASK_DONE;
+	mb->kernel_tasks--;
 	spin_unlock_irqrestore(&mb->lock, flags);
 
 	task->complete(task);
+}
+
+/*
+ * Called before each kernel exchange.  The task about to run owns the
+ * mailbox, so under the strict and locked policies no new root write can
+ * start: let those in progress end, then turn a root write since the last
+ * exchange into an abort before the request.
+ */
+static void doe_sync_user(struct pci_doe_mb *mb)
+{
+	unsigned long flags;
+
+	wait_event_timeout(mb->user_wq, !READ_ONCE(mb->user_writers),
+			   msecs_to_jiffies(DOE_USER_DRAIN_MS));
+
+	spin_lock_irqsave(&mb->lock, flags);
+	if (mb->user_touched) {
+		mb->user_touched = false;
+		mb->need_abort = true;
+	}
+	spin_unlock_irqrestore(&mb->lock, flags);
 }
 
 static void doe_work(struct work_struct *work)
@@ -543,6 +672,7 @@ static void doe_work(struct work_struct *work)
 		if (!task)
 			return;
 
+		doe_sync_user(mb);
 		rv = doe_run(mb, task);
 		doe_finish(mb, task, rv);
 	}
@@ -582,7 +712,8 @@ static bool doe_check_task(struct pci_doe_mb *mb, struct pci_doe_task *task)
  *
  * Context: Any context; does not sleep.
  * Return: 0 if the task was accepted; -EINVAL for a bad task or a protocol
- * the mailbox does not support, -ENODEV if the function is being removed.
+ * the mailbox does not support, -EBUSY if root holds the mailbox (see
+ * PCIIOC_DOE_TAKE), -ENODEV if the function is being removed.
  * @task->complete is not called when the task is not accepted.
  */
 int pci_doe_submit(struct pci_doe_mb *mb, struct pci_doe_task *task)
@@ -602,7 +733,10 @@ int pci_doe_submit(struct pci_doe_mb *mb, struct pci_doe_task *task)
 	spin_lock_irqsave(&mb->lock, flags);
 	if (test_bit(DOE_MB_DEAD, &mb->flags)) {
 		rc = -ENODEV;
+	} else if (mb->holder) {
+		rc = -EBUSY;
 	} else {
+		mb->kernel_tasks++;
 		task->state = DOE_TASK_QUEUED;
 		list_add_tail(&task->node, &mb->queue);
 		trace_pci_doe_submit(mb->pdev, mb->cap_offset, task);
@@ -610,6 +744,10 @@ int pci_doe_submit(struct pci_doe_mb *mb, struct pci_doe_task *task)
 		queue_work(system_unbound_wq, &mb->work);
 	}
 	spin_unlock_irqrestore(&mb->lock, flags);
+
+	if (rc == -EBUSY)
+		doe_dbg(mb, "%04x:%02x refused: root holds the mailbox\n",
+			task->vendor, task->type);
 	return rc;
 }
 EXPORT_SYMBOL_GPL(pci_doe_submit);
@@ -641,6 +779,7 @@ int pci_doe_cancel(struct pci_doe_task *task)
 		list_del_init(&task->node);
 		task->state = DOE_TASK_DONE;
 		task->rv = -ECANCELED;
+		mb->kernel_tasks--;
 		break;
 	case DOE_TASK_RUNNING:
 		rc = -EBUSY;
@@ -812,18 +951,27 @@ static int doe_discover_one(struct pci_doe_mb *mb, u8 index,
 		.response = &response,
 		.response_sz = sizeof(response),
 	};
+	int rc, attempt;
 	u32 dw;
-	int rc;
 
 	request = cpu_to_le32(FIELD_PREP(PCI_DOE_DATA_OBJECT_DISC_REQ_3_INDEX,
 					 index) |
 			      FIELD_PREP(PCI_DOE_DATA_OBJECT_DISC_REQ_3_VER,
 					 version));
-	task.submitted = ktime_get_ns();
-	rc = doe_run(mb, &task);
-	atomic_long_inc(&mb->exchanges);
-	trace_pci_doe_complete(mb->pdev, mb->cap_offset, &task, rc,
-			       ktime_get_ns() - task.submitted, mb->accesses);
+	/*
+	 * A failed exchange has aborted the mailbox: try once more, so that
+	 * one hiccup does not cost the function its mailbox until removal.
+	 */
+	for (attempt = 0; attempt < 2; attempt++) {
+		task.submitted = ktime_get_ns();
+		rc = doe_run(mb, &task);
+		atomic_long_inc(&mb->exchanges);
+		trace_pci_doe_complete(mb->pdev, mb->cap_offset, &task, rc,
+				       ktime_get_ns() - task.submitted,
+				       mb->accesses);
+		if (rc >= 0 || rc == -ENODEV)
+			break;
+	}
 	if (rc < 0)
 		return rc;
 	if (rc < sizeof(response)) {
@@ -900,10 +1048,24 @@ static void doe_log_protocols(struct pci_doe_mb *mb)
 	kfree(buf);
 }
 
-static void doe_mb_free(struct pci_doe_mb *mb)
+static void doe_mb_release(struct kobject *kobj)
 {
+	struct pci_doe_mb *mb = container_of(kobj, struct pci_doe_mb, kobj);
+	struct doe_claim *c, *tmp;
+
+	list_for_each_entry_safe(c, tmp, &mb->claims, node) {
+		doe_warn(mb, "claim of %s never released\n", c->owner);
+		kfree(c);
+	}
 	kfree(mb->prots);
 	kfree(mb);
+}
+
+static const struct kobj_type doe_mb_ktype;
+
+static void doe_mb_free(struct pci_doe_mb *mb)
+{
+	kobject_put(&mb->kobj);
 }
 
 static struct pci_doe_mb *doe_mb_create(struct pci_dev *pdev, u16 offset)
@@ -921,7 +1083,17 @@ static struct pci_doe_mb *doe_mb_create(struct pci_dev *pdev, u16 offset)
 	mb->timeout_us = DOE_TIMEOUT_US;
 	spin_lock_init(&mb->lock);
 	INIT_LIST_HEAD(&mb->queue);
+	INIT_LIST_HEAD(&mb->claims);
+	init_waitqueue_head(&mb->user_wq);
+	mutex_init(&mb->claim_mutex);
 	INIT_WORK(&mb->work, doe_work);
+	kobject_init(&mb->kobj, &doe_mb_ktype);
+	/*
+	 * Nothing tells what was left in the Write Data Mailbox by firmware,
+	 * a previous kernel or root before a rescan (it reads as zero):
+	 * abort before the first request.
+	 */
+	mb->need_abort = true;
 
 	rc = doe_read(mb, 0, &hdr);
 	if (!rc && PCI_POSSIBLE_ERROR(hdr))
@@ -1009,6 +1181,9 @@ void pci_doe_destroy(struct pci_dev *pdev)
 		doe_mb_kill(mb);
 		flush_work(&mb->work);
 		xa_erase(&pdev->doe_mbs, offset);
+		if (mb->excl)
+			__release_region(&pdev->driver_exclusive_resource,
+					 mb->cap_offset, PCI_DOE_CAP_SIZEOF);
 		doe_mb_free(mb);
 	}
 	xa_destroy(&pdev->doe_mbs);
@@ -1033,6 +1208,742 @@ void pci_doe_disconnected(struct pci_dev *pdev)
 		queue_work(system_unbound_wq, &mb->work);
 		spin_unlock_irqrestore(&mb->lock, flags);
 	}
+}
+
+/* ---- Ownership: kernel claims ---- */
+
+static bool doe_kernel_owned(struct pci_doe_mb *mb)
+{
+	lockdep_assert_held(&mb->lock);
+	return mb->nr_claims || mb->kernel_tasks;
+}
+
+static struct doe_claim *doe_find_claim(struct pci_doe_mb *mb,
+					const char *owner)
+{
+	struct doe_claim *c;
+
+	lockdep_assert_held(&mb->lock);
+	list_for_each_entry(c, &mb->claims, node)
+		if (!strcmp(c->owner, owner))
+			return c;
+	return NULL;
+}
+
+/**
+ * pci_doe_claim() - Take a named claim on a mailbox
+ * @mb: mailbox
+ * @owner: name shown to root in sysfs and in denial messages, e.g. the
+ *	driver name; copied
+ *
+ * Claims are counted per name; several kernel users may hold claims at
+ * once.  While a mailbox has a claim, or a task queued or running, it is
+ * owned by the kernel and root userspace cannot write its registers under
+ * the default (strict) policy, nor take it over.  Holding a claim between
+ * exchanges keeps root out for a whole conversation (an SPDM session, a
+ * multi-step CDAT read), not just one exchange.
+ *
+ * A claim does not serialise kernel users against each other (tasks on one
+ * mailbox always run one at a time), does not stop other kernel users from
+ * submitting, and under the relaxed policy does not stop root writes: they
+ * then only warn and taint the kernel.
+ *
+ * Context: Process context.  May sleep.
+ * Return: 0 on success; -EBUSY if root holds the mailbox, -ENODEV if the
+ * function is being removed, -EINVAL for a missing name, -ENOMEM.
+ */
+int pci_doe_claim(struct pci_doe_mb *mb, const char *owner)
+{
+	struct doe_claim *new, *c;
+	unsigned long flags;
+	bool first = false;
+	size_t len;
+	int rc = 0;
+
+	if (!mb || !owner || !*owner)
+		return -EINVAL;
+
+	len = strlen(owner) + 1;
+	new = kzalloc(struct_size(new, owner, len), GFP_KERNEL);
+	if (!new)
+		return -ENOMEM;
+	memcpy(new->owner, owner, len);
+
+	mutex_lock(&mb->claim_mutex);
+	spin_lock_irqsave(&mb->lock, flags);
+	if (test_bit(DOE_MB_DEAD, &mb->flags)) {
+		rc = -ENODEV;
+	} else if (mb->holder) {
+		rc = -EBUSY;
+	} else {
+		c = doe_find_claim(mb, owner);
+		if (c) {
+			c->count++;
+		} else {
+			new->count = 1;
+			list_add_tail(&new->node, &mb->claims);
+			new = NULL;
+		}
+		first = !mb->nr_claims++;
+	}
+	spin_unlock_irqrestore(&mb->lock, flags);
+
+	/* Tell the PCI core the block is in use, as drivers do for theirs */
+	if (first)
+		mb->excl = __request_region(&mb->pdev->driver_exclusive_resource,
+					    mb->cap_offset, PCI_DOE_CAP_SIZEOF,
+					    "DOE mailbox", IORESOURCE_EXCLUSIVE);
+	mutex_unlock(&mb->claim_mutex);
+
+	kfree(new);
+	return rc;
+}
+EXPORT_SYMBOL_GPL(pci_doe_claim);
+
+/**
+ * pci_doe_release() - Drop a claim taken with pci_doe_claim()
+ * @mb: mailbox
+ * @owner: the name the claim was taken with
+ *
+ * Context: Process context.  May sleep.
+ */
+void pci_doe_release(struct pci_doe_mb *mb, const char *owner)
+{
+	struct doe_claim *c, *gone = NULL;
+	unsigned long flags;
+	bool last = false;
+
+	if (!mb || !owner)
+		return;
+
+	mutex_lock(&mb->claim_mutex);
+	spin_lock_irqsave(&mb->lock, flags);
+	c = doe_find_claim(mb, owner);
+	if (c) {
+		if (!--c->count) {
+			list_del(&c->node);
+			gone = c;
+		}
+		last = !--mb->nr_claims;
+	}
+	spin_unlock_irqrestore(&mb->lock, flags);
+
+	if (last && mb->excl) {
+		__release_region(&mb->pdev->driver_exclusive_resource,
+				 mb->cap_offset, PCI_DOE_CAP_SIZEOF);
+		mb->excl = NULL;
+	}
+	mutex_unlock(&mb->claim_mutex);
+
+	if (!c)
+		doe_warn(mb, "%s released a claim it does not hold\n", owner);
+	kfree(gone);
+}
+EXPORT_SYMBOL_GPL(pci_doe_release);
+
+struct doe_devm_claim {
+	struct pci_doe_mb *mb;
+	const char *owner;
+};
+
+static void doe_devm_release(void *data)
+{
+	struct doe_devm_claim *d = data;
+
+	pci_doe_release(d->mb, d->owner);
+	kfree_const(d->owner);
+	kfree(d);
+}
+
+/**
+ * devm_pci_doe_claim() - pci_doe_claim() released when @dev is unbound
+ * @dev: device whose driver holds the claim
+ * @mb: mailbox
+ * @owner: name of the claim
+ *
+ * Context: Process context.  May sleep.
+ * Return: as pci_doe_claim().
+ */
+int devm_pci_doe_claim(struct device *dev, struct pci_doe_mb *mb,
+		       const char *owner)
+{
+	struct doe_devm_claim *d;
+	int rc;
+
+	d = kzalloc(sizeof(*d), GFP_KERNEL);
+	if (!d)
+		return -ENOMEM;
+	d->owner = kstrdup_const(owner, GFP_KERNEL);
+	if (!d->owner) {
+		kfree(d);
+		return -ENOMEM;
+	}
+
+	rc = pci_doe_claim(mb, d->owner);
+	if (rc) {
+		kfree_const(d->owner);
+		kfree(d);
+		return rc;
+	}
+	d->mb = mb;
+	return devm_add_action_or_reset(dev, doe_devm_release, d);
+}
+EXPORT_SYMBOL_GPL(devm_pci_doe_claim);
+
+/* ---- Ownership: root userspace ---- */
+
+/* Clamp a user write as the config accessors will; false if it is empty */
+static bool doe_clamp(struct pci_dev *pdev, loff_t *off, size_t *count)
+{
+	if (*off < 0 || *off >= pdev->cfg_size || !*count)
+		return false;
+	*count = min_t(u64, *count, pdev->cfg_size - *off);
+	return true;
+}
+
+static bool doe_overlaps(const struct pci_doe_mb *mb, loff_t off,
+			 size_t count)
+{
+	return off < mb->cap_offset + PCI_DOE_CAP_SIZEOF &&
+	       off + count > mb->cap_offset;
+}
+
+static void doe_describe_owners(struct pci_doe_mb *mb, char *buf, size_t len)
+{
+	struct doe_claim *c;
+	size_t pos = 0;
+
+	lockdep_assert_held(&mb->lock);
+	list_for_each_entry(c, &mb->claims, node)
+		pos += scnprintf(buf + pos, len - pos, "%s%s x%u",
+				 pos ? ", " : "claimed by ", c->owner,
+				 c->count);
+	if (mb->kernel_tasks)
+		scnprintf(buf + pos, len - pos, "%s%u kernel exchange(s) queued or running",
+			  pos ? "; " : "", mb->kernel_tasks);
+}
+
+/*
+ * May the writer behind @file (NULL for sysfs and the syscall) write the
+ * block of @mb?  Fills @why when not.
+ */
+static int doe_user_check(struct pci_doe_mb *mb, const void *file,
+			  char *why, size_t len)
+{
+	lockdep_assert_held(&mb->lock);
+
+	if (mb->holder) {
+		if (mb->holder == file)
+			return 0;
+		scnprintf(why, len, "held by %s[%d]", mb->holder_comm,
+			  mb->holder_pid);
+		return -EPERM;
+	}
+	if (doe_policy == DOE_POLICY_LOCKED) {
+		scnprintf(why, len, "policy is locked, take it with PCIIOC_DOE_TAKE first");
+		return -EPERM;
+	}
+	if (doe_policy == DOE_POLICY_RELAXED || !doe_kernel_owned(mb))
+		return 0;
+	doe_describe_owners(mb, why, len);
+	return -EPERM;
+}
+
+/* A vetted write ended; @wrote: it may have changed the mailbox */
+static void doe_user_done(struct pci_doe_mb *mb, bool wrote)
+{
+	unsigned long flags;
+	bool wake;
+
+	spin_lock_irqsave(&mb->lock, flags);
+	if (wrote)
+		mb->user_touched = true;
+	if (!WARN_ON_ONCE(!mb->user_writers))
+		mb->user_writers--;
+	wake = !mb->user_writers;
+	spin_unlock_irqrestore(&mb->lock, flags);
+	if (wake)
+		wake_up(&mb->user_wq);
+}
+
+/**
+ * pci_doe_user_write_begin() - Vet a root config write against DOE owners
+ * @pdev: function written to
+ * @off: config offset of the write
+ * @count: bytes to write
+ * @file: /proc/bus/pci file written through, or NULL
+ *
+ * Called by the config space write paths of userspace before they write
+ * anything.  A write overlapping the register block of a mailbox that the
+ * kernel owns (strict policy), that another file holds, or any mailbox under
+ * the locked policy, is refused as a whole.  An allowed write is recorded,
+ * so that the next kernel exchange waits for it to end and then aborts the
+ * mailbox first; pci_doe_user_write_end() must follow it.
+ *
+ * Return: 0 if the write may proceed, -EPERM if it must not.
+ */
+int pci_doe_user_write_begin(struct pci_dev *pdev, loff_t off, size_t count,
+			     const void *file)
+{
+	struct pci_doe_mb *mb, *refused = NULL;
+	unsigned long index, flags;
+	char why[128] = "";
+
+	if (xa_empty(&pdev->doe_mbs) || !doe_clamp(pdev, &off, &count))
+		return 0;
+
+	xa_for_each(&pdev->doe_mbs, index, mb) {
+		bool warn = false;
+
+		if (!doe_overlaps(mb, off, count))
+			continue;
+
+		spin_lock_irqsave(&mb->lock, flags);
+		if (doe_user_check(mb, file, why, sizeof(why))) {
+			refused = mb;
+		} else {
+			mb->user_writers++;
+			/* Claimed blocks warn through driver_exclusive_resource */
+			warn = doe_policy == DOE_POLICY_RELAXED &&
+			       !mb->nr_claims && mb->kernel_tasks;
+		}
+		spin_unlock_irqrestore(&mb->lock, flags);
+
+		if (refused)
+			break;
+		if (warn) {
+			doe_err_ratelimited(mb, "%s[%d] wrote %zu bytes at %#llx during a kernel exchange\n",
+					    current->comm,
+					    task_tgid_nr(current), count, off);
+			add_taint(TAINT_USER, LOCKDEP_STILL_OK);
+		}
+	}
+	if (!refused)
+		return 0;
+
+	atomic_long_inc(&refused->denied_writes);
+	doe_err_ratelimited(refused, "denied %zu-byte config write at %#llx by %s[%d]: %s\n",
+			    count, off, current->comm, task_tgid_nr(current),
+			    why);
+
+	/* Nothing is written: undo the mailboxes vetted before this one */
+	xa_for_each_range(&pdev->doe_mbs, index, mb, 0, refused->cap_offset - 1)
+		if (doe_overlaps(mb, off, count))
+			doe_user_done(mb, false);
+	return -EPERM;
+}
+EXPORT_SYMBOL_IF_KUNIT(pci_doe_user_write_begin);
+
+/**
+ * pci_doe_user_write_end() - A write vetted by pci_doe_user_write_begin() ended
+ * @pdev: function written to
+ * @off: the offset passed to pci_doe_user_write_begin()
+ * @count: the count passed to pci_doe_user_write_begin(), or the same count
+ *	clamped to the config space size
+ */
+void pci_doe_user_write_end(struct pci_dev *pdev, loff_t off, size_t count)
+{
+	struct pci_doe_mb *mb;
+	unsigned long index;
+
+	if (xa_empty(&pdev->doe_mbs) || !doe_clamp(pdev, &off, &count))
+		return;
+
+	xa_for_each(&pdev->doe_mbs, index, mb)
+		if (doe_overlaps(mb, off, count))
+			doe_user_done(mb, true);
+}
+EXPORT_SYMBOL_IF_KUNIT(pci_doe_user_write_end);
+
+/**
+ * pci_doe_user_take() - Let root hold a mailbox through an open file
+ * @pdev: function
+ * @offset: config offset of the DOE capability
+ * @file: /proc/bus/pci file, opened for writing, that will hold it
+ *
+ * Only a mailbox with no kernel claim and no kernel task can be taken.
+ * While held, writes to its block through @file go through, other writers
+ * get -EPERM and kernel claims and exchanges fail at once with -EBUSY.
+ * Closing @file gives it back (pci_doe_user_release()).
+ *
+ * Return: 0 if @file holds the mailbox; -EPERM without CAP_SYS_ADMIN,
+ * -EBADF if @file is not open for writing, -EINVAL if no mailbox is at
+ * @offset, -EBUSY if the kernel owns it or another file holds it, -ENODEV
+ * if the function is being removed.
+ */
+int pci_doe_user_take(struct pci_dev *pdev, unsigned long offset,
+		      struct file *file)
+{
+	struct pci_doe_mb *mb;
+	unsigned long flags;
+	char why[128] = "";
+	int rc = 0;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EBADF;
+	if (offset > U16_MAX)
+		return -EINVAL;
+	mb = xa_load(&pdev->doe_mbs, offset);
+	if (!mb)
+		return -EINVAL;
+
+	spin_lock_irqsave(&mb->lock, flags);
+	if (test_bit(DOE_MB_DEAD, &mb->flags)) {
+		rc = -ENODEV;
+	} else if (mb->holder && mb->holder != file) {
+		scnprintf(why, sizeof(why), "held by %s[%d]", mb->holder_comm,
+			  mb->holder_pid);
+		rc = -EBUSY;
+	} else if (doe_kernel_owned(mb)) {
+		doe_describe_owners(mb, why, sizeof(why));
+		rc = -EBUSY;
+	} else if (!mb->holder) {
+		mb->holder = file;
+		mb->holder_pid = task_tgid_nr(current);
+		get_task_comm(mb->holder_comm, current);
+	}
+	spin_unlock_irqrestore(&mb->lock, flags);
+
+	if (rc == -EBUSY)
+		doe_err_ratelimited(mb, "%s[%d] cannot take it: %s\n",
+				    current->comm, task_tgid_nr(current), why);
+	else if (!rc)
+		pci_info(pdev, "DOE mailbox %#x: taken by %s[%d]\n",
+			 mb->cap_offset, current->comm, task_tgid_nr(current));
+	return rc;
+}
+EXPORT_SYMBOL_IF_KUNIT(pci_doe_user_take);
+
+static bool doe_user_give(struct pci_doe_mb *mb, const void *file)
+{
+	unsigned long flags;
+	bool given = false;
+
+	spin_lock_irqsave(&mb->lock, flags);
+	if (mb->holder && mb->holder == file) {
+		mb->holder = NULL;
+		/* Whatever root left in it, abort before the kernel's next use */
+		mb->user_touched = true;
+		given = true;
+	}
+	spin_unlock_irqrestore(&mb->lock, flags);
+
+	if (given)
+		pci_info(mb->pdev, "DOE mailbox %#x: given back by %s[%d]\n",
+			 mb->cap_offset, current->comm,
+			 task_tgid_nr(current));
+	return given;
+}
+
+/**
+ * pci_doe_user_give() - Give back a mailbox taken with pci_doe_user_take()
+ * @pdev: function
+ * @offset: config offset of the DOE capability
+ * @file: the file holding it
+ *
+ * Return: 0, or -EINVAL if @file does not hold a mailbox at @offset.
+ */
+int pci_doe_user_give(struct pci_dev *pdev, unsigned long offset,
+		      struct file *file)
+{
+	struct pci_doe_mb *mb;
+
+	if (offset > U16_MAX)
+		return -EINVAL;
+	mb = xa_load(&pdev->doe_mbs, offset);
+	if (!mb || !doe_user_give(mb, file))
+		return -EINVAL;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(pci_doe_user_give);
+
+/**
+ * pci_doe_user_release() - Give back every mailbox a closing file holds
+ * @pdev: function
+ * @file: file being released
+ */
+void pci_doe_user_release(struct pci_dev *pdev, struct file *file)
+{
+	struct pci_doe_mb *mb;
+	unsigned long index;
+
+	xa_for_each(&pdev->doe_mbs, index, mb)
+		doe_user_give(mb, file);
+}
+
+/* ---- sysfs: doe/<offset>/ per mailbox, doe_features/ per function ---- */
+
+#define to_doe_mb(k) container_of(k, struct pci_doe_mb, kobj)
+
+static ssize_t offset_show(struct kobject *kobj, struct kobj_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "%#x\n", to_doe_mb(kobj)->cap_offset);
+}
+
+static struct kobj_attribute doe_attr_offset = __ATTR_RO(offset);
+
+static ssize_t protocols_show(struct kobject *kobj,
+			      struct kobj_attribute *attr, char *buf)
+{
+	struct pci_doe_mb *mb = to_doe_mb(kobj);
+	unsigned int i;
+	int len = 0;
+
+	for (i = 0; i < mb->nr_prots; i++)
+		len += sysfs_emit_at(buf, len, "%04x:%02x\n",
+				     mb->prots[i].vendor, mb->prots[i].type);
+	return len;
+}
+
+static struct kobj_attribute doe_attr_protocols = __ATTR_RO(protocols);
+
+static ssize_t owners_show(struct kobject *kobj, struct kobj_attribute *attr,
+			   char *buf)
+{
+	struct pci_doe_mb *mb = to_doe_mb(kobj);
+	struct doe_claim *c;
+	unsigned long flags;
+	int len = 0;
+
+	spin_lock_irqsave(&mb->lock, flags);
+	list_for_each_entry(c, &mb->claims, node)
+		len += sysfs_emit_at(buf, len, "%s %u\n", c->owner, c->count);
+	spin_unlock_irqrestore(&mb->lock, flags);
+	return len;
+}
+
+static struct kobj_attribute doe_attr_owners = __ATTR_RO(owners);
+
+static ssize_t claims_show(struct kobject *kobj, struct kobj_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(to_doe_mb(kobj)->nr_claims));
+}
+
+static struct kobj_attribute doe_attr_claims = __ATTR_RO(claims);
+
+static ssize_t in_flight_show(struct kobject *kobj,
+			      struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n",
+			  READ_ONCE(to_doe_mb(kobj)->kernel_tasks));
+}
+
+static struct kobj_attribute doe_attr_in_flight = __ATTR_RO(in_flight);
+
+static ssize_t user_holder_show(struct kobject *kobj,
+				struct kobj_attribute *attr, char *buf)
+{
+	struct pci_doe_mb *mb = to_doe_mb(kobj);
+	unsigned long flags;
+	int len = 0;
+
+	spin_lock_irqsave(&mb->lock, flags);
+	if (mb->holder)
+		len = sysfs_emit(buf, "%d %s\n", mb->holder_pid,
+				 mb->holder_comm);
+	spin_unlock_irqrestore(&mb->lock, flags);
+	return len;
+}
+
+static struct kobj_attribute doe_attr_user_holder = __ATTR_RO(user_holder);
+
+/* The counters, each an atomic_long_t of struct pci_doe_mb */
+struct doe_counter_attr {
+	struct kobj_attribute attr;
+	size_t offset;
+};
+
+static ssize_t doe_counter_show(struct kobject *kobj,
+				struct kobj_attribute *attr, char *buf)
+{
+	struct doe_counter_attr *c = container_of(attr, struct doe_counter_attr,
+						  attr);
+	atomic_long_t *v = (void *)to_doe_mb(kobj) + c->offset;
+
+	return sysfs_emit(buf, "%ld\n", atomic_long_read(v));
+}
+
+static struct doe_counter_attr doe_attr_exchanges = {
+	.attr = __ATTR(exchanges, 0444, doe_counter_show, NULL),
+	.offset = offsetof(struct pci_doe_mb, exchanges),
+};
+
+static struct doe_counter_attr doe_attr_errors = {
+	.attr = __ATTR(errors, 0444, doe_counter_show, NULL),
+	.offset = offsetof(struct pci_doe_mb, errors),
+};
+
+static struct doe_counter_attr doe_attr_timeouts = {
+	.attr = __ATTR(timeouts, 0444, doe_counter_show, NULL),
+	.offset = offsetof(struct pci_doe_mb, timeouts),
+};
+
+static struct doe_counter_attr doe_attr_aborts = {
+	.attr = __ATTR(aborts, 0444, doe_counter_show, NULL),
+	.offset = offsetof(struct pci_doe_mb, aborts),
+};
+
+static struct doe_counter_attr doe_attr_denied_writes = {
+	.attr = __ATTR(denied_writes, 0444, doe_counter_show, NULL),
+	.offset = offsetof(struct pci_doe_mb, denied_writes),
+};
+
+static struct attribute *doe_mb_attrs[] = {
+	&doe_attr_offset.attr,
+	&doe_attr_protocols.attr,
+	&doe_attr_owners.attr,
+	&doe_attr_claims.attr,
+	&doe_attr_in_flight.attr,
+	&doe_attr_user_holder.attr,
+	&doe_attr_exchanges.attr.attr,
+	&doe_attr_errors.attr.attr,
+	&doe_attr_timeouts.attr.attr,
+	&doe_attr_aborts.attr.attr,
+	&doe_attr_denied_writes.attr.attr,
+	NULL
+};
+ATTRIBUTE_GROUPS(doe_mb);
+
+static const struct kobj_type doe_mb_ktype = {
+	.release = doe_mb_release,
+	.sysfs_ops = &kobj_sysfs_ops,
+	.default_groups = doe_mb_groups,
+};
+
+/*
+ * doe_features/ as introduced upstream in 6.15: one file per protocol of
+ * any mailbox, named and containing "vvvv:tt", Discovery as doe_discovery.
+ */
+struct doe_feature {
+	struct kobj_attribute attr;
+	char name[16];
+	char value[8];
+};
+
+struct doe_features {
+	struct kobject *kobj;
+	unsigned int nr;
+	struct doe_feature f[] __counted_by(nr);
+};
+
+static ssize_t doe_feature_show(struct kobject *kobj,
+				struct kobj_attribute *attr, char *buf)
+{
+	struct doe_feature *f = container_of(attr, struct doe_feature, attr);
+
+	return sysfs_emit(buf, "%s\n", f->value);
+}
+
+static void doe_features_destroy(struct doe_features *feat)
+{
+	if (!feat)
+		return;
+	kobject_put(feat->kobj);
+	kfree(feat);
+}
+
+static struct doe_features *doe_features_create(struct pci_dev *pdev)
+{
+	struct doe_features *feat;
+	struct pci_doe_mb *mb;
+	unsigned long index;
+	unsigned int max = 0, i, j;
+
+	xa_for_each(&pdev->doe_mbs, index, mb)
+		max += mb->nr_prots;
+
+	feat = kzalloc(struct_size(feat, f, max), GFP_KERNEL);
+	if (!feat)
+		return NULL;
+	feat->kobj = kobject_create_and_add("doe_features", &pdev->dev.kobj);
+	if (!feat->kobj) {
+		kfree(feat);
+		return NULL;
+	}
+
+	xa_for_each(&pdev->doe_mbs, index, mb) {
+		for (i = 0; i < mb->nr_prots; i++) {
+			struct doe_feature *f = &feat->f[feat->nr];
+
+			snprintf(f->value, sizeof(f->value), "%04x:%02x",
+				 mb->prots[i].vendor, mb->prots[i].type);
+			for (j = 0; j < feat->nr; j++)
+				if (!strcmp(feat->f[j].value, f->value))
+					break;
+			if (j < feat->nr)
+				continue;
+
+			if (mb->prots[i].vendor == PCI_VENDOR_ID_PCI_SIG &&
+			    mb->prots[i].type == DOE_PROT_DISCOVERY)
+				strscpy(f->name, "doe_discovery");
+			else
+				strscpy(f->name, f->value);
+			sysfs_attr_init(&f->attr.attr);
+			f->attr.attr.name = f->name;
+			f->attr.attr.mode = 0444;
+			f->attr.show = doe_feature_show;
+			feat->nr++;
+			if (sysfs_create_file(feat->kobj, &f->attr.attr))
+				pci_warn(pdev, "DOE: cannot list feature %s\n",
+					 f->value);
+		}
+	}
+	return feat;
+}
+
+/**
+ * pci_doe_sysfs_init() - Show the DOE mailboxes of a function in sysfs
+ * @pdev: function whose sysfs files the PCI core is creating
+ */
+void pci_doe_sysfs_init(struct pci_dev *pdev)
+{
+	struct pci_doe_mb *mb, *first = NULL;
+	struct kobject *dir;
+	unsigned long index;
+
+	if (xa_empty(&pdev->doe_mbs))
+		return;
+	first = xa_find(&pdev->doe_mbs, &index, ULONG_MAX, XA_PRESENT);
+	if (first->dir)
+		return;
+
+	dir = kobject_create_and_add("doe", &pdev->dev.kobj);
+	if (!dir) {
+		pci_warn(pdev, "DOE: cannot create the doe directory\n");
+		return;
+	}
+
+	xa_for_each(&pdev->doe_mbs, index, mb) {
+		mb->dir = dir;
+		if (kobject_add(&mb->kobj, dir, "%x", mb->cap_offset))
+			doe_warn(mb, "cannot create its sysfs directory\n");
+	}
+	first->features = doe_features_create(pdev);
+}
+
+/**
+ * pci_doe_sysfs_teardown() - Remove what pci_doe_sysfs_init() showed
+ * @pdev: function whose sysfs files the PCI core is removing
+ */
+void pci_doe_sysfs_teardown(struct pci_dev *pdev)
+{
+	struct kobject *dir = NULL;
+	struct pci_doe_mb *mb;
+	unsigned long index;
+
+	xa_for_each(&pdev->doe_mbs, index, mb) {
+		if (mb->kobj.state_in_sysfs)
+			kobject_del(&mb->kobj);
+		dir = mb->dir;
+		mb->dir = NULL;
+		doe_features_destroy(mb->features);
+		mb->features = NULL;
+	}
+	kobject_put(dir);
 }
 
 #if IS_ENABLED(CONFIG_PCI_DOE_KUNIT_TEST)

@@ -16,6 +16,7 @@
 #include <linux/list.h>
 #include <linux/types.h>
 
+struct device;
 struct pci_dev;
 struct pci_doe_mb;
 
@@ -74,6 +75,11 @@ int pci_doe(struct pci_doe_mb *mb, u16 vendor, u8 type,
 	    void *response, size_t response_sz);
 int pci_doe_submit(struct pci_doe_mb *mb, struct pci_doe_task *task);
 int pci_doe_cancel(struct pci_doe_task *task);
+
+int pci_doe_claim(struct pci_doe_mb *mb, const char *owner);
+void pci_doe_release(struct pci_doe_mb *mb, const char *owner);
+int devm_pci_doe_claim(struct device *dev, struct pci_doe_mb *mb,
+		       const char *owner);
 #else
 static inline struct pci_doe_mb *pci_find_doe_mailbox(struct pci_dev *pdev,
 						      u16 vendor, u8 type)
@@ -114,6 +120,21 @@ static inline int pci_doe_submit(struct pci_doe_mb *mb,
 static inline int pci_doe_cancel(struct pci_doe_task *task)
 {
 	return -EINVAL;
+}
+
+static inline int pci_doe_claim(struct pci_doe_mb *mb, const char *owner)
+{
+	return -ENODEV;
+}
+
+static inline void pci_doe_release(struct pci_doe_mb *mb, const char *owner)
+{
+}
+
+static inline int devm_pci_doe_claim(struct device *dev,
+				     struct pci_doe_mb *mb, const char *owner)
+{
+	return -ENODEV;
 }
 #endif /* CONFIG_PCI_DOE */
 

@@ -16,6 +16,7 @@
 #include <linux/bitfield.h>
 #include <linux/completion.h>
 #include <linux/delay.h>
+#include <linux/fs.h>
 #include <linux/kthread.h>
 #include <linux/pci.h>
 #include <linux/pci-doe.h>
@@ -24,6 +25,7 @@
 #include <linux/vmalloc.h>
 
 #include "../doe.h"
+#include "../pci.h"
 
 MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
 
@@ -528,6 +530,9 @@ static struct pci_doe_mb *setup_one(struct kunit *test, struct fake_dev **fdp)
 	mb = pci_find_doe_mailbox(pdev, TEST_VID, TEST_ECHO);
 	KUNIT_ASSERT_NOT_NULL(test, mb);
 	pci_doe_set_timeout(mb, TEST_TIMEOUT_US);
+	/* The library aborted the mailbox once before Discovery */
+	KUNIT_EXPECT_EQ(test, fd->mb[0].aborts, 1);
+	fd->mb[0].aborts = 0;
 	*fdp = fd;
 	return mb;
 }
@@ -1291,6 +1296,178 @@ static void doe_two_submitters(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fake_get(fd, &fd->mb[0].aborts), 0);
 }
 
+/* ---- Ownership ---- */
+
+static void doe_discovery_retry(struct kunit *test)
+{
+	struct fake_dev *fd = fake_alloc(test, 1);
+	struct pci_dev *pdev;
+
+	/* The first Discovery response is garbage: retried, not fatal */
+	fd->mb[0].fault = FAULT_WRONG_VID;
+	fd->mb[0].fault_times = 1;
+	pdev = fake_enumerate(test, fd);
+	KUNIT_EXPECT_NOT_NULL(test, pci_doe_find_mailbox_at(pdev, 0x100));
+	KUNIT_EXPECT_EQ(test, fd->mb[0].exchanges, 5);
+}
+
+static void doe_stray_dword_before_enumeration(struct kunit *test)
+{
+	struct fake_dev *fd = fake_alloc(test, 1);
+	struct pci_dev *pdev;
+
+	/* Someone left half a request in the Write Data Mailbox */
+	fd->mb[0].wbuf[0] = 0xdead;
+	fd->mb[0].wlen = 1;
+	pdev = fake_enumerate(test, fd);
+	KUNIT_EXPECT_NOT_NULL(test, pci_doe_find_mailbox_at(pdev, 0x100));
+	KUNIT_EXPECT_EQ(test, fd->mb[0].aborts, 1);
+	KUNIT_EXPECT_EQ(test, fd->mb[0].exchanges, 4);
+}
+
+static void doe_claim_denies_user_writes(struct kunit *test)
+{
+	struct fake_dev *fd;
+	struct pci_doe_mb *mb = setup_one(test, &fd);
+	struct pci_dev *pdev = fd->pdev;
+	unsigned int off, len;
+
+	KUNIT_ASSERT_EQ(test, pci_doe_claim(mb, "kunit"), 0);
+	/* Every range that overlaps the block [0x100, 0x118) is refused */
+	for (off = 0xf0; off < 0x118; off++)
+		for (len = 1; len <= 16; len++) {
+			int rc = pci_doe_user_write_begin(pdev, off, len, NULL);
+
+			if (off + len > 0x100)
+				KUNIT_EXPECT_EQ(test, rc, -EPERM);
+			else
+				KUNIT_EXPECT_EQ(test, rc, 0);
+			if (!rc)
+				pci_doe_user_write_end(pdev, off, len);
+		}
+	/* Next to the block and far from it: allowed */
+	KUNIT_EXPECT_EQ(test, pci_doe_user_write_begin(pdev, 0x118, 4, NULL), 0);
+	pci_doe_user_write_end(pdev, 0x118, 4);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_write_begin(pdev, 0x4, 2, NULL), 0);
+	pci_doe_user_write_end(pdev, 0x4, 2);
+
+	pci_doe_release(mb, "kunit");
+	KUNIT_EXPECT_EQ(test, pci_doe_user_write_begin(pdev, 0x110, 4, NULL), 0);
+	pci_doe_user_write_end(pdev, 0x110, 4);
+	/* The write touched the idle mailbox: aborted before the next use */
+	KUNIT_EXPECT_EQ(test, echo(mb, 1), 4);
+	KUNIT_EXPECT_EQ(test, fake_get(fd, &fd->mb[0].aborts), 1);
+}
+
+static void doe_claims_are_counted(struct kunit *test)
+{
+	struct fake_dev *fd;
+	struct pci_doe_mb *mb = setup_one(test, &fd);
+	struct pci_dev *pdev = fd->pdev;
+
+	KUNIT_ASSERT_EQ(test, pci_doe_claim(mb, "a"), 0);
+	KUNIT_ASSERT_EQ(test, pci_doe_claim(mb, "a"), 0);
+	KUNIT_ASSERT_EQ(test, pci_doe_claim(mb, "b"), 0);
+	KUNIT_EXPECT_EQ(test, pci_doe_claim(mb, ""), -EINVAL);
+	/* Claims do not stop kernel exchanges */
+	KUNIT_EXPECT_EQ(test, echo(mb, 2), 4);
+
+	pci_doe_release(mb, "a");
+	pci_doe_release(mb, "b");
+	KUNIT_EXPECT_EQ(test, pci_doe_user_write_begin(pdev, 0x110, 4, NULL),
+			-EPERM);
+	pci_doe_release(mb, "a");
+	/* Not held: warns, changes nothing */
+	pci_doe_release(mb, "b");
+	KUNIT_EXPECT_EQ(test, pci_doe_user_write_begin(pdev, 0x110, 4, NULL),
+			0);
+	pci_doe_user_write_end(pdev, 0x110, 4);
+}
+
+static void doe_exchange_in_flight_owns(struct kunit *test)
+{
+	struct fake_dev *fd;
+	struct pci_doe_mb *mb = setup_one(test, &fd);
+	struct fake_mb *m = &fd->mb[0];
+	struct async_ctx *ctx = async_alloc(test, 1, TEST_ECHO);
+	unsigned int gos = fake_get(fd, &m->gos);
+
+	pci_doe_set_timeout(mb, 300 * USEC_PER_MSEC);
+	scoped_guard(raw_spinlock_irqsave, &fd->lock) {
+		m->fault = FAULT_NEVER_READY;
+		m->fault_times = 1;
+	}
+	KUNIT_ASSERT_EQ(test, pci_doe_submit(mb, &ctx->task[0]), 0);
+	wait_for_go(test, fd, m, gos + 1);
+	/* No claim, but an exchange runs: root is kept out */
+	KUNIT_EXPECT_EQ(test, pci_doe_user_write_begin(fd->pdev, 0x110, 4,
+						       NULL), -EPERM);
+	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&ctx->all, 10 * HZ),
+			0);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_write_begin(fd->pdev, 0x110, 4,
+						       NULL), 0);
+	pci_doe_user_write_end(fd->pdev, 0x110, 4);
+}
+
+static void doe_denied_write_writes_nothing(struct kunit *test)
+{
+	struct fake_dev *fd = fake_alloc(test, 2);
+	struct pci_dev *pdev = fake_enumerate(test, fd);
+	struct pci_doe_mb *a = pci_doe_find_mailbox_at(pdev, 0x100);
+	struct pci_doe_mb *b = pci_doe_find_mailbox_at(pdev, 0x120);
+
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_ASSERT_EQ(test, echo(a, 3), 4);
+	fd->mb[0].aborts = 0;
+	/* A write across the idle mailbox a into the claimed mailbox b */
+	KUNIT_ASSERT_EQ(test, pci_doe_claim(b, "kunit"), 0);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_write_begin(pdev, 0x108, 0x20,
+						       NULL), -EPERM);
+	/* Refused as a whole: a was not marked as written */
+	KUNIT_EXPECT_EQ(test, echo(a, 4), 4);
+	KUNIT_EXPECT_EQ(test, fake_get(fd, &fd->mb[0].aborts), 0);
+	pci_doe_release(b, "kunit");
+}
+
+static void doe_user_take(struct kunit *test)
+{
+	struct fake_dev *fd;
+	struct pci_doe_mb *mb = setup_one(test, &fd);
+	struct pci_dev *pdev = fd->pdev;
+	struct file *f1, *f2;
+
+	f1 = kunit_kzalloc(test, sizeof(*f1), GFP_KERNEL);
+	f2 = kunit_kzalloc(test, sizeof(*f2), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f1);
+	KUNIT_ASSERT_NOT_NULL(test, f2);
+	f1->f_mode = FMODE_WRITE;
+	f2->f_mode = FMODE_READ;
+
+	KUNIT_EXPECT_EQ(test, pci_doe_user_take(pdev, 0x104, f1), -EINVAL);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_take(pdev, 0x100, f2), -EBADF);
+	KUNIT_ASSERT_EQ(test, pci_doe_claim(mb, "kunit"), 0);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_take(pdev, 0x100, f1), -EBUSY);
+	pci_doe_release(mb, "kunit");
+
+	KUNIT_ASSERT_EQ(test, pci_doe_user_take(pdev, 0x100, f1), 0);
+	/* The kernel is refused at once, without waiting */
+	KUNIT_EXPECT_EQ(test, echo(mb, 5), -EBUSY);
+	KUNIT_EXPECT_EQ(test, pci_doe_claim(mb, "kunit"), -EBUSY);
+	/* The holder writes, nobody else does */
+	KUNIT_EXPECT_EQ(test, pci_doe_user_write_begin(pdev, 0x110, 4, f1), 0);
+	pci_doe_user_write_end(pdev, 0x110, 4);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_write_begin(pdev, 0x110, 4, NULL),
+			-EPERM);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_give(pdev, 0x100, f2), -EINVAL);
+
+	/* Closing the file gives it back; the kernel aborts, then works */
+	pci_doe_user_release(pdev, f1);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_give(pdev, 0x100, f1), -EINVAL);
+	KUNIT_EXPECT_EQ(test, echo(mb, 6), 4);
+	KUNIT_EXPECT_EQ(test, fake_get(fd, &fd->mb[0].aborts), 1);
+}
+
 static struct kunit_case doe_cases[] = {
 	KUNIT_CASE(doe_discovery_v2),
 	KUNIT_CASE(doe_discovery_v0),
@@ -1324,6 +1501,13 @@ static struct kunit_case doe_cases[] = {
 	KUNIT_CASE(doe_remove_with_tasks),
 	KUNIT_CASE(doe_remove_idle),
 	KUNIT_CASE(doe_two_submitters),
+	KUNIT_CASE(doe_discovery_retry),
+	KUNIT_CASE(doe_stray_dword_before_enumeration),
+	KUNIT_CASE(doe_claim_denies_user_writes),
+	KUNIT_CASE(doe_claims_are_counted),
+	KUNIT_CASE(doe_exchange_in_flight_owns),
+	KUNIT_CASE(doe_denied_write_writes_nothing),
+	KUNIT_CASE(doe_user_take),
 	{}
 };
 
