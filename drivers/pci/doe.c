@@ -964,6 +964,7 @@ static int doe_discover_one(struct pci_doe_mb *mb, u8 index,
 	 */
 	for (attempt = 0; attempt < 2; attempt++) {
 		task.submitted = ktime_get_ns();
+		trace_pci_doe_submit(mb->pdev, mb->cap_offset, &task);
 		rc = doe_run(mb, &task);
 		atomic_long_inc(&mb->exchanges);
 		trace_pci_doe_complete(mb->pdev, mb->cap_offset, &task, rc,

@@ -456,8 +456,10 @@ static struct pci_dev *fake_enumerate(struct kunit *test, struct fake_dev *fd)
 		domain = fake_domain++;
 	} while (pci_find_bus(domain, 0));
 
-	fd->busn = (struct resource)DEFINE_RES_NAMED(0, 1, "doe-kunit",
-						      IORESOURCE_BUS);
+	fd->busn.name = "doe-kunit";
+	fd->busn.start = 0;
+	fd->busn.end = 0;
+	fd->busn.flags = IORESOURCE_BUS;
 	pci_add_resource(&resources, &fd->busn);
 #ifdef CONFIG_X86
 	fd->sd.domain = domain;

@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * doe_ctl: helpers of the DOE ownership selftests, see doe_ctl.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "doe_ctl.h"
+
+const char * const doe_ctl_path_names[] = {
+	[DOE_CTL_SYSFS] = "sysfs",
+	[DOE_CTL_PROCFS] = "procfs",
+};
+
+int doe_ctl_read_file(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0) {
+		n = -errno;
+		close(fd);
+		return n;
+	}
+	close(fd);
+	buf[n] = '\0';
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	return n;
+}
+
+int doe_ctl_write_file(const char *path, const char *s)
+{
+	int fd, ret = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int mb_cmp(const void *a, const void *b)
+{
+	const struct doe_ctl_mb *x = a, *y = b;
+	int c = strcmp(x->bdf, y->bdf);
+
+	return c ? c : (int)x->cap - (int)y->cap;
+}
+
+int doe_ctl_mailboxes(struct doe_ctl_mb *mbs, int max)
+{
+	glob_t g;
+	size_t i;
+	int n = 0;
+
+	if (glob("/sys/bus/pci/devices/*/doe/*/offset", 0, NULL, &g))
+		return 0;
+	for (i = 0; i < g.gl_pathc && n < max; i++) {
+		struct doe_ctl_mb *mb = &mbs[n];
+		char buf[256], *p, *s;
+
+		memset(mb, 0, sizeof(*mb));
+		snprintf(mb->dir, sizeof(mb->dir), "%s", g.gl_pathv[i]);
+		*strrchr(mb->dir, '/') = '\0';
+		/* /sys/bus/pci/devices/<bdf>/doe/<offset> */
+		snprintf(buf, sizeof(buf), "%s", mb->dir);
+		*strrchr(buf, '/') = '\0';
+		*strrchr(buf, '/') = '\0';
+		snprintf(mb->bdf, sizeof(mb->bdf), "%s", strrchr(buf, '/') + 1);
+		if (doe_ctl_read_file(g.gl_pathv[i], buf, sizeof(buf)) < 0)
+			continue;
+		mb->cap = strtoul(buf, NULL, 0);
+		if (doe_ctl_mb_read(mb, "protocols", buf, sizeof(buf)) < 0)
+			continue;
+		for (p = buf, s = mb->protocols; *p; p++)
+			*s++ = *p == '\n' ? ' ' : *p;
+		*s = '\0';
+		mb->has_cdat = !!strstr(mb->protocols, "1e98:02");
+		n++;
+	}
+	globfree(&g);
+	qsort(mbs, n, sizeof(*mbs), mb_cmp);
+	return n;
+}
+
+int doe_ctl_mb_read(const struct doe_ctl_mb *mb, const char *name, char *buf,
+		    size_t len)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", mb->dir, name);
+	return doe_ctl_read_file(path, buf, len);
+}
+
+long doe_ctl_mb_counter(const struct doe_ctl_mb *mb, const char *name)
+{
+	char buf[64], *end;
+	long v;
+	int ret;
+
+	ret = doe_ctl_mb_read(mb, name, buf, sizeof(buf));
+	if (ret < 0)
+		return ret;
+	v = strtol(buf, &end, 10);
+	return end == buf ? -EINVAL : v;
+}
+
+int doe_ctl_policy(char *buf, size_t len)
+{
+	int ret = doe_ctl_read_file("/sys/module/pci_doe/parameters/policy",
+				    buf, len);
+
+	return ret < 0 ? ret : 0;
+}
+
+unsigned long doe_ctl_tainted(void)
+{
+	char buf[64];
+
+	if (doe_ctl_read_file("/proc/sys/kernel/tainted", buf, sizeof(buf)) < 0)
+		return 0;
+	return strtoul(buf, NULL, 10);
+}
+
+const char *doe_ctl_tpd_dir(void)
+{
+	const char *dir = getenv("TEST_PCI_DOE_DIR");
+
+	return dir && *dir ? dir : DOE_CTL_DEFAULT_DIR;
+}
+
+int doe_ctl_tpd_present(void)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/trigger_exchange", doe_ctl_tpd_dir());
+	return access(path, W_OK) == 0;
+}
+
+int doe_ctl_tpd_write(const char *file, const char *fmt, ...)
+{
+	char path[256], buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	snprintf(path, sizeof(path), "%s/%s", doe_ctl_tpd_dir(), file);
+	return doe_ctl_write_file(path, buf);
+}
+
+int doe_ctl_tpd_read(const char *file, char *buf, size_t len)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", doe_ctl_tpd_dir(), file);
+	return doe_ctl_read_file(path, buf, len);
+}
+
+int doe_ctl_tpd_on(const struct doe_ctl_mb *mb, const char *trigger,
+		   unsigned long count, const char *extra)
+{
+	char num[32] = "";
+
+	if (count)
+		snprintf(num, sizeof(num), "%lu ", count);
+	return doe_ctl_tpd_write(trigger, "%sdevice=%s offset=%#x %s", num,
+				 mb->bdf, mb->cap, extra ? extra : "");
+}
+
+int doe_ctl_claim(const struct doe_ctl_mb *mb)
+{
+	return doe_ctl_tpd_on(mb, "trigger_claim", 0, NULL);
+}
+
+int doe_ctl_release(const struct doe_ctl_mb *mb)
+{
+	return doe_ctl_tpd_on(mb, "trigger_release", 0, NULL);
+}
+
+void doe_ctl_discovery_request(const struct doe_ctl_mb *mb, char *hex,
+			       size_t len)
+{
+	char path[256], buf[64];
+	unsigned int version = 0;
+	uint32_t hdr;
+	int fd;
+
+	/* Discovery Version 2 for capability version 2 and later */
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", mb->bdf);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (!doe_user_read(fd, mb->cap, &hdr))
+			version = (hdr >> 16) & 0xf;
+		close(fd);
+	}
+	snprintf(buf, sizeof(buf), "00%02x0000", version >= 2 ? 2 : 0);
+	snprintf(hex, len, "%s", buf);
+}
+
+int doe_ctl_kernel_discovery(const struct doe_ctl_mb *mb)
+{
+	char req[16], opts[64];
+
+	doe_ctl_discovery_request(mb, req, sizeof(req));
+	snprintf(opts, sizeof(opts), "protocol=0001:00 request=%s", req);
+	return doe_ctl_tpd_on(mb, "trigger_exchange", 0, opts);
+}
+
+int doe_ctl_proc_path(const char *bdf, char *buf, size_t len)
+{
+	unsigned int dom, bus, dev, fn;
+
+	if (sscanf(bdf, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) != 4)
+		return -EINVAL;
+	if (dom)
+		snprintf(buf, len, "/proc/bus/pci/%04x:%02x/%02x.%x", dom, bus,
+			 dev, fn);
+	else
+		snprintf(buf, len, "/proc/bus/pci/%02x/%02x.%x", bus, dev, fn);
+	return 0;
+}
+
+int doe_ctl_open(const char *bdf, enum doe_ctl_path path, int rw)
+{
+	char name[128];
+	int fd, ret;
+
+	if (path == DOE_CTL_SYSFS) {
+		snprintf(name, sizeof(name), "/sys/bus/pci/devices/%s/config",
+			 bdf);
+	} else {
+		ret = doe_ctl_proc_path(bdf, name, sizeof(name));
+		if (ret)
+			return ret;
+	}
+	fd = open(name, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int doe_ctl_pread(int fd, void *buf, size_t len, off_t off)
+{
+	ssize_t n = pread(fd, buf, len, off);
+
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+int doe_ctl_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	ssize_t n = pwrite(fd, buf, len, off);
+
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+int doe_ctl_take(int fd, unsigned int cap)
+{
+	return ioctl(fd, PCIIOC_DOE_TAKE, (unsigned long)cap) < 0 ? -errno : 0;
+}
+
+int doe_ctl_give(int fd, unsigned int cap)
+{
+	return ioctl(fd, PCIIOC_DOE_GIVE, (unsigned long)cap) < 0 ? -errno : 0;
+}
+
+int doe_ctl_user_discovery(const struct doe_ctl_mb *mb, int fd, char *buf,
+			   size_t len)
+{
+	static struct doe_user_prot prots[DOE_USER_MAX_PROTOCOLS];
+	struct doe_user_mb umb;
+	size_t pos = 0;
+	int n, i, ret;
+
+	ret = doe_user_mb_init(&umb, fd, mb->bdf, mb->cap);
+	if (ret)
+		return ret;
+	n = doe_user_discover(&umb, prots, DOE_USER_MAX_PROTOCOLS);
+	if (n < 0)
+		return n;
+	buf[0] = '\0';
+	for (i = 0; i < n && i < DOE_USER_MAX_PROTOCOLS && pos < len; i++)
+		pos += snprintf(buf + pos, len - pos, "%s%04x:%02x",
+				i ? " " : "", prots[i].vid, prots[i].type);
+	return n;
+}
+
+long long doe_ctl_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * doe_ctl: helpers shared by the DOE ownership selftests (pci_doe_owner,
+ * pci_doe_policy): the mailboxes the kernel shows in sysfs
+ * (/sys/bus/pci/devices/<BDF>/doe/<offset>/), the test module's debugfs
+ * controls (/sys/kernel/debug/test_pci_doe/, lib/test_pci_doe.c), the two
+ * config space write paths of root (sysfs config and /proc/bus/pci) and the
+ * /proc/bus/pci mailbox takeover ioctls.
+ *
+ * Functions return 0 (or a count) on success and a negative errno on
+ * failure, like doe_user.h; none of them prints anything.
+ */
+#ifndef DOE_CTL_H
+#define DOE_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../kselftest.h"
+#include "doe_user.h"
+
+/* /proc/bus/pci ioctls (include/uapi/linux/pci.h) */
+#ifndef PCIIOC_BASE
+#define PCIIOC_BASE		('P' << 24 | 'C' << 16 | 'I' << 8)
+#endif
+#ifndef PCIIOC_DOE_TAKE
+#define PCIIOC_DOE_TAKE		(PCIIOC_BASE | 0x10)
+#define PCIIOC_DOE_GIVE		(PCIIOC_BASE | 0x11)
+#endif
+
+/* Size of the DOE register block (PCIe r6.2 sec 7.9.24) */
+#define DOE_CTL_BLOCK		0x18
+/* Extended config space size */
+#define DOE_CTL_CFG_SIZE	4096
+/* DOE Control: Interrupt Enable */
+#define DOE_CTL_CTRL_INT_EN	0x00000002u
+/* Bit 6 of /proc/sys/kernel/tainted: TAINT_USER */
+#define DOE_CTL_TAINT_USER	0x40ul
+
+#define DOE_CTL_MAX_MBS		16
+#define DOE_CTL_DEFAULT_DIR	"/sys/kernel/debug/test_pci_doe"
+
+/* One mailbox, as /sys/bus/pci/devices/<bdf>/doe/<offset>/ shows it */
+struct doe_ctl_mb {
+	char bdf[32];
+	unsigned int cap;
+	char dir[160];			/* its sysfs directory */
+	char protocols[256];		/* "0001:00 1e98:02" */
+	int has_cdat;			/* lists CXL Table Access (1e98:02) */
+};
+
+/* Where a root config write goes through */
+enum doe_ctl_path {
+	DOE_CTL_SYSFS,		/* /sys/bus/pci/devices/<bdf>/config */
+	DOE_CTL_PROCFS,		/* /proc/bus/pci/<bus>/<dev>.<fn> */
+};
+
+extern const char * const doe_ctl_path_names[];
+
+/* Every mailbox in sysfs, sorted by BDF and offset; returns how many. */
+int doe_ctl_mailboxes(struct doe_ctl_mb *mbs, int max);
+
+/* Read a file of the mailbox's sysfs directory (trailing newline cut). */
+int doe_ctl_mb_read(const struct doe_ctl_mb *mb, const char *name, char *buf,
+		    size_t len);
+/* A decimal counter of the mailbox (exchanges, aborts, denied_writes...). */
+long doe_ctl_mb_counter(const struct doe_ctl_mb *mb, const char *name);
+
+/* Read a small file (trailing newline cut); write a string to a file. */
+int doe_ctl_read_file(const char *path, char *buf, size_t len);
+int doe_ctl_write_file(const char *path, const char *s);
+
+/* pci_doe.policy: "relaxed", "strict" or "locked"; -ENOENT without it. */
+int doe_ctl_policy(char *buf, size_t len);
+/* /proc/sys/kernel/tainted */
+unsigned long doe_ctl_tainted(void);
+
+/*
+ * The test module: its directory (TEST_PCI_DOE_DIR overrides the default),
+ * whether it is there, a write to one of its files (returns 0 or the
+ * -errno of the write, i.e. of the library call) and a read.
+ */
+const char *doe_ctl_tpd_dir(void);
+int doe_ctl_tpd_present(void);
+__printf(2, 3)
+int doe_ctl_tpd_write(const char *file, const char *fmt, ...);
+int doe_ctl_tpd_read(const char *file, char *buf, size_t len);
+
+/*
+ * Trigger @trigger ("trigger_claim", "trigger_exchange"...) on @mb with
+ * "device=<bdf> offset=<cap>" and @extra appended (may be NULL), preceded by
+ * "@count " when @count is not 0.
+ */
+int doe_ctl_tpd_on(const struct doe_ctl_mb *mb, const char *trigger,
+		   unsigned long count, const char *extra);
+int doe_ctl_claim(const struct doe_ctl_mb *mb);
+int doe_ctl_release(const struct doe_ctl_mb *mb);
+/* A kernel DOE Discovery exchange (index 0) on @mb; 0 or -errno. */
+int doe_ctl_kernel_discovery(const struct doe_ctl_mb *mb);
+/* The hex Discovery request for index 0 and the capability version. */
+void doe_ctl_discovery_request(const struct doe_ctl_mb *mb, char *hex,
+			       size_t len);
+
+/* Open a config write path of @bdf read-write (or read-only). */
+int doe_ctl_open(const char *bdf, enum doe_ctl_path path, int rw);
+int doe_ctl_proc_path(const char *bdf, char *buf, size_t len);
+/* pread/pwrite exactly @len bytes at @off: 0 or -errno (-EIO if short). */
+int doe_ctl_pread(int fd, void *buf, size_t len, off_t off);
+int doe_ctl_pwrite(int fd, const void *buf, size_t len, off_t off);
+
+/* ioctl(PCIIOC_DOE_TAKE/GIVE) on a /proc/bus/pci file: 0 or -errno. */
+int doe_ctl_take(int fd, unsigned int cap);
+int doe_ctl_give(int fd, unsigned int cap);
+
+/* A userspace Discovery through @fd, formatted like @mb->protocols. */
+int doe_ctl_user_discovery(const struct doe_ctl_mb *mb, int fd, char *buf,
+			   size_t len);
+
+long long doe_ctl_now_ms(void);
+
+#endif /* DOE_CTL_H */
