@@ -636,8 +636,12 @@ static void test_doe_async_done(struct pci_doe_task *task)
 
 static bool test_doe_async_idle(void)
 {
-	guard(spinlock)(&test_doe_async_lock);
-	return !test_doe_async_outstanding;
+	bool idle;
+
+	spin_lock(&test_doe_async_lock);
+	idle = !test_doe_async_outstanding;
+	spin_unlock(&test_doe_async_lock);
+	return idle;
 }
 
 /* Free the tasks whose callback has run */
@@ -1001,11 +1005,19 @@ static int response_show(struct seq_file *m)
 
 static int async_results_show(struct seq_file *m)
 {
-	guard(spinlock)(&test_doe_async_lock);
+	unsigned long submitted, completed, ok, errors;
+	int last_error;
+
+	spin_lock(&test_doe_async_lock);
+	submitted = test_doe_async_submitted;
+	completed = test_doe_async_completed;
+	ok = test_doe_async_ok;
+	errors = test_doe_async_errors;
+	last_error = test_doe_async_last_error;
+	spin_unlock(&test_doe_async_lock);
+
 	seq_printf(m, "submitted %lu completed %lu ok %lu errors %lu last_error %d\n",
-		   test_doe_async_submitted, test_doe_async_completed,
-		   test_doe_async_ok, test_doe_async_errors,
-		   test_doe_async_last_error);
+		   submitted, completed, ok, errors, last_error);
 	return 0;
 }
 
