@@ -1,9 +1,11 @@
 #!/bin/bash
-# check.sh: build, then boot twice and judge the results (make check).
+# check.sh: build, then boot four times and judge the results (make check).
 #
-#   boot "direct": TOPO=direct, KUnit enabled (KTAP of the built-in suites
-#                  from the console), then the kselftests in the guest
-#   boot "switch": TOPO=switch, kunit.enable=0, the kselftests again
+#   boot "direct":  TOPO=direct, KUnit enabled (KTAP of the built-in suites
+#                   from the console), then the kselftests in the guest
+#   boot "switch":  TOPO=switch, kunit.enable=0, the kselftests again
+#   boot "relaxed": TOPO=direct, pci_doe.policy=relaxed, the kselftests
+#   boot "locked":  TOPO=direct, pci_doe.policy=locked, the kselftests
 #
 # Every console log is kept in build/logs/check-<date>/ (check-latest links
 # to the last one) and scanned for kernel badness (WARNING, BUG, KASAN,
@@ -31,15 +33,17 @@ AWK=(awk -f "$HARNESS_ROOT/scripts/ktap.awk")
 
 record() { printf '%s\n' "$*" >>"$records"; }
 
-# boot NAME KUNIT(0/1) QEMU-ARGS...
+# boot NAME TOPO KUNIT(0/1) EXTRA-KERNEL-PARAMS QEMU-ARGS...
 boot() {
-	local name=$1 kunit=$2 rc=0 t=$SECONDS log clean
-	shift 2
+	local name=$1 topo=$2 kunit=$3 params="${APPEND:-} $4" rc=0 t=$SECONDS log clean
+	shift 4
+	params=${params# }
+	params=${params% }
 	log=$dir/$name.log
 	clean=$dir/$name.txt
-	msg "boot $name: TOPO=$name$( ((kunit)) && echo ', KUnit')${APPEND:+, APPEND=$APPEND} (log: ${log#"$HARNESS_ROOT"/})"
-	"$HARNESS_ROOT/scripts/qemu.sh" --mode check --topo "$name" --log "$log" --quiet \
-		${APPEND:+--append "$APPEND"} "$@" || rc=$?
+	msg "boot $name: TOPO=$topo$( ((kunit)) && echo ', KUnit')${params:+, APPEND=$params} (log: ${log#"$HARNESS_ROOT"/})"
+	"$HARNESS_ROOT/scripts/qemu.sh" --mode check --topo "$topo" --log "$log" --quiet \
+		${params:+--append "$params"} "$@" || rc=$?
 	# console text without CRs and printk timestamps
 	tr -d '\r' <"$log" | sed -E 's/^\[ *[0-9]+\.[0-9]+\] //' >"$clean"
 	case $rc in
@@ -70,8 +74,12 @@ boot() {
 	msg "boot $name done in $(elapsed $t)"
 }
 
-boot direct 1 --kunit
-boot switch 0
+boot direct direct 1 '' --kunit
+boot switch switch 0 ''
+# The userspace write policies other than the default (strict): the
+# selftests that need strict skip, pci_doe_policy checks the one booted.
+boot relaxed direct 0 'pci_doe.policy=relaxed'
+boot locked direct 0 'pci_doe.policy=locked'
 
 # --- summary ---------------------------------------------------------------------
 echo

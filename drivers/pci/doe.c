@@ -40,6 +40,7 @@
 #include <linux/panic.h>
 #include <linux/pci.h>
 #include <linux/pci-doe.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -178,6 +179,8 @@ struct doe_claim {
  * @kobj: sysfs directory doe/<offset>/; its release frees the mailbox
  * @dir: the device's doe/ directory, shared by its mailboxes
  * @features: the device's doe_features/ directory (first mailbox only)
+ * @rcu: frees the mailbox after RCU readers (the config write hooks of
+ *	paths that are not drained before removal) are done with it
  * @exchanges: completed exchanges, successful or not
  * @errors: exchanges that failed for a device or protocol error
  * @timeouts: exchanges that timed out
@@ -215,6 +218,7 @@ struct pci_doe_mb {
 	struct kobject kobj;
 	struct kobject *dir;
 	struct doe_features *features;
+	struct rcu_head rcu;
 
 	atomic_long_t exchanges;
 	atomic_long_t errors;
@@ -641,12 +645,14 @@ static void doe_finish(struct pci_doe_mb *mb, struct pci_doe_task *task,
 static void doe_sync_user(struct pci_doe_mb *mb)
 {
 	unsigned long flags;
+	bool drained;
 
-	wait_event_timeout(mb->user_wq, !READ_ONCE(mb->user_writers),
-			   msecs_to_jiffies(DOE_USER_DRAIN_MS));
+	drained = wait_event_timeout(mb->user_wq, !READ_ONCE(mb->user_writers),
+				     msecs_to_jiffies(DOE_USER_DRAIN_MS));
 
+	/* A write still going on (relaxed policy) is as good as done */
 	spin_lock_irqsave(&mb->lock, flags);
-	if (mb->user_touched) {
+	if (mb->user_touched || !drained) {
 		mb->user_touched = false;
 		mb->need_abort = true;
 	}
@@ -1053,13 +1059,20 @@ static void doe_mb_release(struct kobject *kobj)
 {
 	struct pci_doe_mb *mb = container_of(kobj, struct pci_doe_mb, kobj);
 	struct doe_claim *c, *tmp;
+	unsigned long flags;
+	LIST_HEAD(claims);
 
-	list_for_each_entry_safe(c, tmp, &mb->claims, node) {
+	/* A config write hook may still look at the claims under the lock */
+	spin_lock_irqsave(&mb->lock, flags);
+	list_splice_init(&mb->claims, &claims);
+	spin_unlock_irqrestore(&mb->lock, flags);
+
+	list_for_each_entry_safe(c, tmp, &claims, node) {
 		doe_warn(mb, "claim of %s never released\n", c->owner);
 		kfree(c);
 	}
 	kfree(mb->prots);
-	kfree(mb);
+	kfree_rcu(mb, rcu);
 }
 
 static const struct kobj_type doe_mb_ktype;
@@ -1493,6 +1506,12 @@ int pci_doe_user_write_begin(struct pci_dev *pdev, loff_t off, size_t count,
 	if (xa_empty(&pdev->doe_mbs) || !doe_clamp(pdev, &off, &count))
 		return 0;
 
+	/*
+	 * sysfs and procfs are drained before the mailboxes go away, the
+	 * pciconfig_write syscall only holds a reference on @pdev: RCU keeps
+	 * the mailboxes it finds alive (see doe_mb_release()).
+	 */
+	rcu_read_lock();
 	xa_for_each(&pdev->doe_mbs, index, mb) {
 		bool warn = false;
 
@@ -1504,23 +1523,23 @@ int pci_doe_user_write_begin(struct pci_dev *pdev, loff_t off, size_t count,
 			refused = mb;
 		} else {
 			mb->user_writers++;
-			/* Claimed blocks warn through driver_exclusive_resource */
-			warn = doe_policy == DOE_POLICY_RELAXED &&
-			       !mb->nr_claims && mb->kernel_tasks;
+			warn = doe_kernel_owned(mb);
 		}
 		spin_unlock_irqrestore(&mb->lock, flags);
 
 		if (refused)
 			break;
 		if (warn) {
-			doe_err_ratelimited(mb, "%s[%d] wrote %zu bytes at %#llx during a kernel exchange\n",
+			doe_err_ratelimited(mb, "%s[%d] writes %zu bytes at %#llx while the kernel owns the mailbox\n",
 					    current->comm,
 					    task_tgid_nr(current), count, off);
 			add_taint(TAINT_USER, LOCKDEP_STILL_OK);
 		}
 	}
-	if (!refused)
+	if (!refused) {
+		rcu_read_unlock();
 		return 0;
+	}
 
 	atomic_long_inc(&refused->denied_writes);
 	doe_err_ratelimited(refused, "denied %zu-byte config write at %#llx by %s[%d]: %s\n",
@@ -1531,6 +1550,7 @@ int pci_doe_user_write_begin(struct pci_dev *pdev, loff_t off, size_t count,
 	xa_for_each_range(&pdev->doe_mbs, index, mb, 0, refused->cap_offset - 1)
 		if (doe_overlaps(mb, off, count))
 			doe_user_done(mb, false);
+	rcu_read_unlock();
 	return -EPERM;
 }
 EXPORT_SYMBOL_IF_KUNIT(pci_doe_user_write_begin);
@@ -1550,9 +1570,11 @@ void pci_doe_user_write_end(struct pci_dev *pdev, loff_t off, size_t count)
 	if (xa_empty(&pdev->doe_mbs) || !doe_clamp(pdev, &off, &count))
 		return;
 
+	rcu_read_lock();
 	xa_for_each(&pdev->doe_mbs, index, mb)
 		if (doe_overlaps(mb, off, count))
 			doe_user_done(mb, true);
+	rcu_read_unlock();
 }
 EXPORT_SYMBOL_IF_KUNIT(pci_doe_user_write_end);
 
@@ -1578,6 +1600,7 @@ int pci_doe_user_take(struct pci_dev *pdev, unsigned long offset,
 	struct pci_doe_mb *mb;
 	unsigned long flags;
 	char why[128] = "";
+	bool taken = false;
 	int rc = 0;
 
 	if (!capable(CAP_SYS_ADMIN))
@@ -1604,13 +1627,14 @@ int pci_doe_user_take(struct pci_dev *pdev, unsigned long offset,
 		mb->holder = file;
 		mb->holder_pid = task_tgid_nr(current);
 		get_task_comm(mb->holder_comm, current);
+		taken = true;
 	}
 	spin_unlock_irqrestore(&mb->lock, flags);
 
 	if (rc == -EBUSY)
 		doe_err_ratelimited(mb, "%s[%d] cannot take it: %s\n",
 				    current->comm, task_tgid_nr(current), why);
-	else if (!rc)
+	else if (taken)
 		pci_info(pdev, "DOE mailbox %#x: taken by %s[%d]\n",
 			 mb->cap_offset, current->comm, task_tgid_nr(current));
 	return rc;

@@ -51,6 +51,8 @@ const char *sim_missing(void);
 /* The switch topology boots with 0000:0f:00.0; heavy tests run on one boot */
 int sim_switch_topology(void);
 
+/* "4 bytes", "-ETIMEDOUT", ... for messages */
+const char *sim_result(int rc);
 long sim_now_us(void);
 int sim_exists(const char *path);
 /* Wait until @path exists (@present) or not; 0 or -ETIMEDOUT */

@@ -16,6 +16,31 @@
 
 #define SIM_LINE	512
 
+const char *sim_result(int rc)
+{
+	static const struct {
+		int err;
+		const char *name;
+	} names[] = {
+		{ EIO, "-EIO" }, { ETIMEDOUT, "-ETIMEDOUT" },
+		{ EBUSY, "-EBUSY" }, { ENODEV, "-ENODEV" }, { EPERM, "-EPERM" },
+		{ EINVAL, "-EINVAL" }, { ENOENT, "-ENOENT" },
+		{ ECANCELED, "-ECANCELED" }, { ENOMEM, "-ENOMEM" },
+	};
+	static char buf[32];
+	size_t i;
+
+	if (rc >= 0) {
+		snprintf(buf, sizeof(buf), "%d bytes", rc);
+		return buf;
+	}
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].err == -rc)
+			return names[i].name;
+	snprintf(buf, sizeof(buf), "error %d", rc);
+	return buf;
+}
+
 long sim_now_us(void)
 {
 	struct timespec ts;
@@ -93,17 +118,18 @@ int sim_write(const char *path, const char *fmt, ...)
 int sim_read(const char *path, char *buf, size_t len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = 0;
 	size_t got = 0;
-	ssize_t n;
+	int ret;
 
 	if (fd < 0)
 		return -errno;
 	while (got + 1 < len && (n = read(fd, buf + got, len - 1 - got)) > 0)
 		got += n;
-	n = n < 0 ? -errno : 0;
+	ret = n < 0 ? -errno : (int)got;
 	close(fd);
 	buf[got] = '\0';
-	return n < 0 ? (int)n : (int)got;
+	return ret;
 }
 
 long sim_read_key(const char *path, const char *key)

@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Removal of simulated DOE functions with work queued and in flight.
+ *
+ * The DOE test module (lib/test_pci_doe.c) holds claims and queues
+ * asynchronous and synchronous exchanges on a simulated function
+ * (lib/pci_doe_sim.c), which is then removed: in order ("del", or sysfs
+ * "remove" and a rescan), or by surprise (all-ones, then removal from a work
+ * item).  Every callback must run exactly once and fail with -ENODEV, the
+ * removal must finish within the DOE budget, and the pci_doe_complete trace
+ * events must show one completion per task, all with rv -19.
+ *
+ *  rm.orderly_async_claim     claim + tasks running and queued on two
+ *                             mailboxes, "del"
+ *  rm.orderly_sync_in_flight  a synchronous exchange in flight delays the
+ *                             removal until it completes; the queued tasks
+ *                             of the other mailbox fail
+ *  rm.surprise_all_work       claim + synchronous + asynchronous work, the
+ *                             device vanishes
+ *  rm.during_length_max       removal in the middle of a 2^18-dword read
+ *  rm.sysfs_remove_rescan     sysfs remove with a claim and queued tasks,
+ *                             then a rescan gives fresh, working mailboxes
+ *  rm.churn                   functions added, used and deleted in a loop
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../kselftest_harness.h"
+#include "pci_doe_sim.h"
+
+#define ECHO_REQ	"78563412"
+#define RSP_SZ		64
+#define OWNER		"pci_doe_sim_remove"
+#define NR_TASKS	32
+#define TRACING		"/sys/kernel/tracing"
+#define COMPLETE_EVENT	TRACING "/events/pci_doe/pci_doe_complete/enable"
+
+/* Clear the trace buffer and record pci_doe_complete; false if impossible */
+static int trace_start(void)
+{
+	int fd;
+
+	if (!sim_exists(COMPLETE_EVENT))
+		return 0;
+	fd = open(TRACING "/trace", O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return !sim_write(COMPLETE_EVENT, "1");
+}
+
+static void trace_stop(void)
+{
+	if (sim_exists(COMPLETE_EVENT))
+		sim_write(COMPLETE_EVENT, "0");
+}
+
+/* pci_doe_complete events of @bdf: how many with rv @rv, how many not */
+static int trace_count(const char *bdf, int rv, int *others)
+{
+	size_t cap = 1 << 20, len = 0;
+	char *buf = malloc(cap + 1), *p, *nb;
+	char want[64];
+	int fd, n = 0;
+	ssize_t got;
+
+	*others = 0;
+	if (!buf)
+		return -ENOMEM;
+	fd = open(TRACING "/trace", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		free(buf);
+		return -errno;
+	}
+	while ((got = read(fd, buf + len, cap - len)) > 0) {
+		len += got;
+		if (len == cap) {
+			nb = realloc(buf, 2 * cap + 1);
+			if (!nb)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	close(fd);
+	buf[len] = '\0';
+
+	snprintf(want, sizeof(want), "pci_doe_complete: %s ", bdf);
+	for (p = buf; (p = strstr(p, want)); p++) {
+		char *r = strstr(p, " rv ");
+		char *eol = strchr(p, '\n');
+
+		if (!r || (eol && r > eol))
+			continue;
+		if (strtol(r + 4, NULL, 10) == rv)
+			n++;
+		else
+			(*others)++;
+	}
+	free(buf);
+	return n;
+}
+
+/* A child process running one synchronous exchange; its result in a pipe */
+struct sync_child {
+	pid_t pid;
+	int fd;
+};
+
+static int sync_start(struct sync_child *c, const struct sim_fn *fn, int mb)
+{
+	int p[2];
+
+	if (pipe(p))
+		return -errno;
+	c->pid = fork();
+	if (c->pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (!c->pid) {
+		int rc = tdoe_exchange(fn, mb, SIM_ECHO, ECHO_REQ, RSP_SZ,
+				       NULL);
+
+		close(p[0]);
+		if (write(p[1], &rc, sizeof(rc)) != sizeof(rc))
+			_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	c->fd = p[0];
+	return 0;
+}
+
+static int sync_result(struct sync_child *c)
+{
+	int rc = -EPIPE, status;
+
+	if (read(c->fd, &rc, sizeof(rc)) != sizeof(rc))
+		rc = -EPIPE;
+	close(c->fd);
+	waitpid(c->pid, &status, 0);
+	return rc;
+}
+
+FIXTURE(rm) {
+	struct sim_fn fn;
+	int deleted;
+	int traced;
+};
+
+FIXTURE_SETUP(rm)
+{
+	const char *why = sim_missing();
+
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, tdoe("reset", "1"));
+	ASSERT_EQ(0, sim_add(&self->fn, 2, 2));
+}
+
+FIXTURE_TEARDOWN(rm)
+{
+	if (!self->deleted)
+		EXPECT_EQ(0, sim_del(&self->fn));
+	trace_stop();
+	tdoe("reset", "1");
+}
+
+/* Check that @nr tasks completed once each, all with -ENODEV */
+static void check_all_enodev(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(rm) *self, long nr, int extra_sync)
+{
+	struct tdoe_async r;
+	int others, n;
+
+	ASSERT_EQ(0, tdoe("trigger_wait", "1"));
+	ASSERT_EQ(0, tdoe_async_results(&r));
+	ksft_print_msg("async: submitted %ld completed %ld ok %ld errors %ld last_error %d\n",
+		       r.submitted, r.completed, r.ok, r.errors, r.last_error);
+	EXPECT_EQ(nr, r.submitted);
+	EXPECT_EQ(r.submitted, r.completed);
+	EXPECT_EQ(0, r.ok);
+	EXPECT_EQ(nr, r.errors);
+	EXPECT_EQ(-ENODEV, r.last_error);
+	if (!self->traced)
+		return;
+	n = trace_count(self->fn.bdf, -ENODEV, &others);
+	ksft_print_msg("trace: %d completions with rv -19, %d other\n", n,
+		       others);
+	EXPECT_EQ(nr + extra_sync, n);
+	EXPECT_EQ(0, others);
+}
+
+TEST_F(rm, orderly_async_claim)
+{
+	const struct sim_fn *fn = &self->fn;
+	long ms, t0;
+	int mb;
+
+	self->traced = trace_start();
+	ASSERT_EQ(0, tdoe_claim(fn, 0, OWNER));
+	for (mb = 0; mb < 2; mb++) {
+		/* The first task waits for a response, the others queue */
+		ASSERT_EQ(0, sim_knob(fn, mb, "ready_never", "always"));
+		ASSERT_EQ(0, sim_knob(fn, mb, "counters", "0"));
+		ASSERT_EQ(0, tdoe_async(fn, mb, NR_TASKS / 2, SIM_ECHO,
+					ECHO_REQ, RSP_SZ));
+	}
+	for (mb = 0; mb < 2; mb++)
+		ASSERT_EQ(0, sim_wait_count(fn, mb, "gos", 1, SIM_BUDGET_MS));
+
+	t0 = sim_now_us();
+	ASSERT_EQ(0, sim_del(fn));
+	self->deleted = 1;
+	ms = (sim_now_us() - t0) / 1000;
+	ksft_print_msg("removed with a claim and %d tasks in %ld ms\n",
+		       NR_TASKS, ms);
+	EXPECT_LT(ms, SIM_BUDGET_MS);
+	check_all_enodev(_metadata, self, NR_TASKS, 0);
+}
+
+TEST_F(rm, orderly_sync_in_flight)
+{
+	const struct sim_fn *fn = &self->fn;
+	struct sync_child c;
+	int rc, others;
+	long ms, t0;
+
+	self->traced = trace_start();
+	ASSERT_EQ(0, tdoe_claim(fn, 0, OWNER));
+	/* Mailbox 1 answers after 300 ms, mailbox 0 never */
+	ASSERT_EQ(0, sim_knob(fn, 1, "latency_us", "300000"));
+	ASSERT_EQ(0, sim_knob(fn, 0, "ready_never", "always"));
+	ASSERT_EQ(0, sim_knob(fn, 0, "counters", "0"));
+	ASSERT_EQ(0, sim_knob(fn, 1, "counters", "0"));
+
+	ASSERT_EQ(0, sync_start(&c, fn, 1));
+	ASSERT_EQ(0, sim_wait_count(fn, 1, "gos", 1, SIM_BUDGET_MS));
+	ASSERT_EQ(0, tdoe_async(fn, 0, NR_TASKS, SIM_ECHO, ECHO_REQ, RSP_SZ));
+	ASSERT_EQ(0, sim_wait_count(fn, 0, "gos", 1, SIM_BUDGET_MS));
+
+	t0 = sim_now_us();
+	ASSERT_EQ(0, sim_del(fn));
+	self->deleted = 1;
+	ms = (sim_now_us() - t0) / 1000;
+	rc = sync_result(&c);
+	ksft_print_msg("removed in %ld ms; the exchange in flight: %s\n", ms,
+		       sim_result(rc));
+	EXPECT_LT(ms, SIM_BUDGET_MS);
+	/* The removal waited for it: it completed normally */
+	EXPECT_EQ(4, rc);
+	check_all_enodev(_metadata, self, NR_TASKS, 0);
+	if (self->traced)
+		EXPECT_EQ(1, trace_count(fn->bdf, 4, &others));
+}
+
+TEST_F(rm, surprise_all_work)
+{
+	const struct sim_fn *fn = &self->fn;
+	char path[256], state[64];
+	struct sync_child c;
+	long ms, t0;
+	int rc, mb;
+
+	self->traced = trace_start();
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s", fn->bdf);
+	ASSERT_EQ(0, tdoe_claim(fn, 0, OWNER));
+	for (mb = 0; mb < 2; mb++) {
+		ASSERT_EQ(0, sim_knob(fn, mb, "ready_never", "always"));
+		ASSERT_EQ(0, sim_knob(fn, mb, "counters", "0"));
+	}
+	/* Mailbox 1: a synchronous exchange in flight, tasks behind it */
+	ASSERT_EQ(0, sync_start(&c, fn, 1));
+	ASSERT_EQ(0, sim_wait_count(fn, 1, "gos", 1, SIM_BUDGET_MS));
+	ASSERT_EQ(0, tdoe_async(fn, 1, NR_TASKS / 2, SIM_ECHO, ECHO_REQ,
+				RSP_SZ));
+	/* Mailbox 0, claimed: a task in flight, tasks behind it */
+	ASSERT_EQ(0, tdoe_async(fn, 0, NR_TASKS / 2, SIM_ECHO, ECHO_REQ,
+				RSP_SZ));
+	ASSERT_EQ(0, sim_wait_count(fn, 0, "gos", 1, SIM_BUDGET_MS));
+
+	t0 = sim_now_us();
+	ASSERT_EQ(0, sim_knob(fn, -1, "surprise", "1"));
+	rc = sync_result(&c);
+	ms = (sim_now_us() - t0) / 1000;
+	ksft_print_msg("synchronous exchange: %s %ld ms after the surprise\n",
+		       sim_result(rc), ms);
+	EXPECT_EQ(-ENODEV, rc);
+	EXPECT_EQ(0, sim_wait_path(path, 0, SIM_BUDGET_MS));
+	ms = (sim_now_us() - t0) / 1000;
+	ksft_print_msg("function gone from sysfs after %ld ms\n", ms);
+	EXPECT_LT(ms, SIM_BUDGET_MS);
+	EXPECT_EQ(0, sim_state(fn, state, sizeof(state)));
+	EXPECT_STREQ("surprise_removed", state);
+	check_all_enodev(_metadata, self, NR_TASKS, 1);
+}
+
+TEST_F(rm, during_length_max)
+{
+	const struct sim_fn *fn = &self->fn;
+	long ms, t0;
+
+	self->traced = trace_start();
+	ASSERT_EQ(0, sim_knob(fn, 0, "length_max", "always"));
+	ASSERT_EQ(0, sim_knob(fn, 0, "counters", "0"));
+	ASSERT_EQ(0, tdoe_async(fn, 0, 4, SIM_ECHO, ECHO_REQ, RSP_SZ));
+	/* Well into the first 2^18-dword response */
+	ASSERT_EQ(0, sim_wait_count(fn, 0, "read_mailbox_reads", 2000,
+				    10000));
+
+	t0 = sim_now_us();
+	ASSERT_EQ(0, sim_del(fn));
+	self->deleted = 1;
+	ms = (sim_now_us() - t0) / 1000;
+	ksft_print_msg("removed in the middle of a 1 MiB response in %ld ms\n",
+		       ms);
+	EXPECT_LT(ms, SIM_BUDGET_MS);
+	check_all_enodev(_metadata, self, 4, 0);
+}
+
+TEST_F(rm, sysfs_remove_rescan)
+{
+	const struct sim_fn *fn = &self->fn;
+	uint32_t zero = 0;
+	char path[256];
+	long ms, t0;
+
+	self->traced = trace_start();
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s", fn->bdf);
+	ASSERT_EQ(0, tdoe_claim(fn, 1, OWNER));
+	ASSERT_EQ(1, sim_doe_attr(fn, 1, "claims"));
+	ASSERT_EQ(0, sim_knob(fn, 1, "ready_never", "always"));
+	ASSERT_EQ(0, sim_knob(fn, 1, "counters", "0"));
+	ASSERT_EQ(0, tdoe_async(fn, 1, NR_TASKS, SIM_ECHO, ECHO_REQ, RSP_SZ));
+	ASSERT_EQ(0, sim_wait_count(fn, 1, "gos", 1, SIM_BUDGET_MS));
+
+	t0 = sim_now_us();
+	ASSERT_EQ(0, sim_sysfs_remove(fn));
+	ASSERT_EQ(0, sim_wait_path(path, 0, SIM_BUDGET_MS));
+	ms = (sim_now_us() - t0) / 1000;
+	ksft_print_msg("sysfs remove in %ld ms\n", ms);
+	EXPECT_LT(ms, SIM_BUDGET_MS);
+	check_all_enodev(_metadata, self, NR_TASKS, 0);
+
+	/* Found again: fresh mailboxes, no claim, working */
+	ASSERT_EQ(0, sim_knob(fn, 1, "ready_never", "off"));
+	ASSERT_EQ(0, sim_rescan());
+	ASSERT_EQ(0, sim_wait_path(path, 1, SIM_BUDGET_MS));
+	EXPECT_EQ(0, sim_doe_attr(fn, 1, "claims"));
+	EXPECT_EQ(0, sim_cfg_write(fn, SIM_MB_OFFSET(1) + SIM_DOE_WRITE,
+				   &zero, 4));
+	EXPECT_EQ(4, tdoe_exchange(fn, 1, SIM_ECHO, ECHO_REQ, RSP_SZ, NULL));
+	EXPECT_EQ(4, tdoe_exchange(fn, 0, SIM_ECHO, ECHO_REQ, RSP_SZ, NULL));
+}
+
+TEST_F_TIMEOUT(rm, churn, 120)
+{
+	struct sim_fn a, b;
+	long t0 = sim_now_us();
+	struct tdoe_async r;
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		ASSERT_EQ(0, sim_add(&a, 2, 2));
+		ASSERT_EQ(0, sim_add(&b, 1, 1));
+		EXPECT_EQ(4, tdoe_exchange(&a, 1, SIM_ECHO, ECHO_REQ, RSP_SZ,
+					   NULL));
+		EXPECT_EQ(0, tdoe_async(&b, 0, 8, SIM_ECHO, ECHO_REQ, RSP_SZ));
+		ASSERT_EQ(0, sim_del(&a));
+		EXPECT_EQ(4, tdoe_exchange(&b, 0, SIM_ECHO, ECHO_REQ, RSP_SZ,
+					   NULL));
+		ASSERT_EQ(0, sim_del(&b));
+	}
+	ASSERT_EQ(0, tdoe("trigger_wait", "1"));
+	ksft_print_msg("20 x (add 2 functions, exchange, delete) in %ld ms\n",
+		       (sim_now_us() - t0) / 1000);
+	ASSERT_EQ(0, tdoe_async_results(&r));
+	EXPECT_EQ(160, r.submitted);
+	EXPECT_EQ(160, r.completed);
+	EXPECT_EQ(160, r.ok);
+}
+
+TEST_HARNESS_MAIN
