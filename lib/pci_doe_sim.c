@@ -105,6 +105,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/acpi.h>
 #include <linux/bitfield.h>
 #include <linux/cleanup.h>
 #include <linux/ctype.h>
@@ -163,7 +164,7 @@
 #define SIM_CDAT_DSMAS_DW	6
 
 /* Response payload of a fuzzed exchange, at most (dwords) */
-#define SIM_FUZZ_MAX_DW		16
+#define SIM_FUZZ_MAX_DW		8
 #define SIM_STATUS_DEFINED	(PCI_DOE_STATUS_BUSY | \
 				 PCI_DOE_STATUS_INT_STATUS | \
 				 PCI_DOE_STATUS_ERROR | \
@@ -705,37 +706,44 @@ static bool sim_respond(struct sim_mb *mb)
 	return false;
 }
 
-/* Replace the response by a random one; false: Error and no response */
+/*
+ * Replace the response by a random one; false: Error and no response.
+ * Most random responses are cheap for the requester (Ready at once or at
+ * the next Status read), so that a fuzz run covers many exchanges; one in
+ * sixteen makes it wait, a quarter add random Status bits.
+ */
 static bool sim_fuzz(struct sim_mb *mb)
 {
 	u32 r = prandom_u32_state(&mb->rnd);
 	unsigned int n = r % (SIM_FUZZ_MAX_DW + 1), i;
 
-	mb->fuzzing = true;
 	sim_rsp_start(mb, n, false);
 	for (i = 0; i < n; i++)
 		mb->rbuf[2 + i] = prandom_u32_state(&mb->rnd);
-	mb->ready_reads = (r >> 8) % 4;
+	mb->ready_reads = (r >> 8) & 1;
+	mb->fuzzing = !((r >> 9) & 3);
 
-	switch ((r >> 16) % 10) {
-	case 4:		/* random header */
+	switch ((r >> 16) % 16) {
+	case 0:		/* random header */
 		mb->rbuf[0] = prandom_u32_state(&mb->rnd);
 		break;
-	case 5:		/* random Length, possibly 0 or 1 */
-		mb->rbuf[1] = prandom_u32_state(&mb->rnd);
+	case 1:		/* random Length, possibly 0, 1 or huge */
+		mb->rbuf[1] = prandom_u32_state(&mb->rnd) &
+			      ((r >> 24) & 1 ? 0x3ffff : 0x3f);
 		break;
-	case 6:		/* Length off by -2..2 */
+	case 2:
+	case 3:		/* Length off by -2..2 */
 		mb->rbuf[1] = sim_length_field(mb->rlen + (r >> 24) % 5 - 2);
 		break;
-	case 7:		/* Error instead of a response */
+	case 4:		/* Error instead of a response */
 		mb->error = true;
 		mb->cnt.errors++;
 		return false;
-	case 8:		/* Error while the response is read */
+	case 5:		/* Error while the response is read */
 		mb->error_at = 1 + (r >> 24) % mb->rlen;
 		break;
-	case 9:		/* Busy flickering for a while, then Ready */
-		mb->ready_reads += (r >> 24) % 8;
+	case 6:		/* Busy for a while, then Ready */
+		mb->ready_reads += 2 + (r >> 24) % 8;
 		break;
 	default:	/* a well-formed response */
 		break;
@@ -910,12 +918,12 @@ static void sim_push(struct sim_mb *mb, u32 val, ktime_t now)
 		mb->wlen++;
 }
 
-static u32 sim_mb_read(struct sim_mb *mb, unsigned int reg)
+static u32 __sim_mb_read(struct sim_mb *mb, unsigned int reg)
 {
 	struct sim_fn *fn = mb->fn;
 	u16 next;
 
-	guard(raw_spinlock_irqsave)(&mb->lock);
+	lockdep_assert_held(&mb->lock);
 
 	mb->cnt.reads[reg / 4]++;
 	switch (reg) {
@@ -936,12 +944,23 @@ static u32 sim_mb_read(struct sim_mb *mb, unsigned int reg)
 	}
 }
 
+static u32 sim_mb_read(struct sim_mb *mb, unsigned int reg)
+{
+	unsigned long flags;
+	u32 val;
+
+	raw_spin_lock_irqsave(&mb->lock, flags);
+	val = __sim_mb_read(mb, reg);
+	raw_spin_unlock_irqrestore(&mb->lock, flags);
+	return val;
+}
+
 static void sim_mb_write(struct sim_mb *mb, unsigned int reg, u32 val)
 {
 	ktime_t now = ktime_get();
+	unsigned long flags;
 
-	guard(raw_spinlock_irqsave)(&mb->lock);
-
+	raw_spin_lock_irqsave(&mb->lock, flags);
 	mb->cnt.writes[reg / 4]++;
 	switch (reg) {
 	case PCI_DOE_CTRL:
@@ -957,6 +976,7 @@ static void sim_mb_write(struct sim_mb *mb, unsigned int reg, u32 val)
 		sim_pop(mb, now);
 		break;
 	}
+	raw_spin_unlock_irqrestore(&mb->lock, flags);
 }
 
 static bool sim_fn_dead(struct sim_fn *fn)
@@ -1327,9 +1347,10 @@ static int sim_protocols_store(struct sim_mb *mb, int arg, char *buf)
 		prots[n++] = vid | type << 16;
 	}
 
-	guard(raw_spinlock_irqsave)(&mb->lock);
-	memcpy(mb->prots, prots, n * sizeof(u32));
-	mb->nr_prots = n;
+	scoped_guard(raw_spinlock_irqsave, &mb->lock) {
+		memcpy(mb->prots, prots, n * sizeof(u32));
+		mb->nr_prots = n;
+	}
 	return 0;
 }
 
@@ -1346,8 +1367,8 @@ static int sim_latency_store(struct sim_mb *mb, int arg, char *buf)
 
 	if (rc)
 		return rc;
-	guard(raw_spinlock_irqsave)(&mb->lock);
-	mb->latency_us = val;
+	scoped_guard(raw_spinlock_irqsave, &mb->lock)
+		mb->latency_us = val;
 	return 0;
 }
 
@@ -1366,9 +1387,10 @@ static int sim_table_store(struct sim_mb *mb, int arg, char *buf)
 	if (rc)
 		return rc;
 	checksum = sim_table_checksum(val);
-	guard(raw_spinlock_irqsave)(&mb->lock);
-	mb->table_entries = val;
-	mb->table_checksum = checksum;
+	scoped_guard(raw_spinlock_irqsave, &mb->lock) {
+		mb->table_entries = val;
+		mb->table_checksum = checksum;
+	}
 	return 0;
 }
 
@@ -1385,9 +1407,10 @@ static int sim_seed_store(struct sim_mb *mb, int arg, char *buf)
 
 	if (rc)
 		return rc;
-	guard(raw_spinlock_irqsave)(&mb->lock);
-	mb->seed = val;
-	prandom_seed_state(&mb->rnd, val);
+	scoped_guard(raw_spinlock_irqsave, &mb->lock) {
+		mb->seed = val;
+		prandom_seed_state(&mb->rnd, val);
+	}
 	return 0;
 }
 
@@ -1411,8 +1434,8 @@ static int sim_counters_show(struct seq_file *s, struct sim_mb *mb, int arg)
 
 static int sim_counters_store(struct sim_mb *mb, int arg, char *buf)
 {
-	guard(raw_spinlock_irqsave)(&mb->lock);
-	memset(&mb->cnt, 0, sizeof(mb->cnt));
+	scoped_guard(raw_spinlock_irqsave, &mb->lock)
+		memset(&mb->cnt, 0, sizeof(mb->cnt));
 	return 0;
 }
 
@@ -1493,7 +1516,7 @@ static int sim_fault_store(struct sim_mb *mb, int arg, char *buf)
 	{ .mode = 0600, .show = sim_fault_show, .store = sim_fault_store, \
 	  .arg = _id }
 
-static const struct sim_attr sim_mb_attrs[SIM_NR_MB_ATTRS] = {
+static const struct sim_attr sim_mb_attrs[] = {
 	SIM_RO("offset", sim_offset_show),
 	SIM_RO("version", sim_version_show),
 	SIM_RW("protocols", sim_protocols_show, sim_protocols_store),
@@ -1521,6 +1544,8 @@ static const struct sim_attr sim_mb_attrs[SIM_NR_MB_ATTRS] = {
 	SIM_FAULT(SIM_ABORT_IGNORED),
 	SIM_FAULT(SIM_ABORT_SLOW),
 };
+
+static_assert(ARRAY_SIZE(sim_mb_attrs) == SIM_NR_MB_ATTRS);
 
 static int sim_knob_show(struct seq_file *s, void *v)
 {
@@ -1805,8 +1830,8 @@ static int sim_stats_open(struct inode *inode, struct file *file)
 static ssize_t sim_stats_write(struct file *file, const char __user *ubuf,
 			       size_t count, loff_t *ppos)
 {
-	guard(raw_spinlock_irqsave)(&sim_stats_lock);
-	sim_max_pending = sim_pending;
+	scoped_guard(raw_spinlock_irqsave, &sim_stats_lock)
+		sim_max_pending = sim_pending;
 	return count;
 }
 
@@ -1840,6 +1865,11 @@ static int __init sim_create_bus(void)
 	sim_bus = pci_create_root_bus(NULL, 0, &sim_pci_ops, &sim_sysdata,
 				      &resources);
 #else
+	/* ACPI hosts take sysdata for a pci_config_window: not ours */
+	if (!acpi_disabled) {
+		pci_free_resource_list(&resources);
+		return -EOPNOTSUPP;
+	}
 	sim_bus = pci_create_root_bus(NULL, 0, &sim_pci_ops, NULL, &resources);
 #endif
 	if (!sim_bus) {

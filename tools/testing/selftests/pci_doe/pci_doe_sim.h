@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+#include "../kselftest.h"	/* __printf, ARRAY_SIZE */
+
 #define SIM_DIR			"/sys/kernel/debug/pci_doe_sim"
 #define TDOE_DIR		"/sys/kernel/debug/test_pci_doe"
 #define PCI_DEVICES		"/sys/bus/pci/devices"
@@ -48,8 +50,15 @@ struct tdoe_async {
 
 /* NULL if the simulator and the test module are there, else what is not */
 const char *sim_missing(void);
-/* The switch topology boots with 0000:0f:00.0; heavy tests run on one boot */
-int sim_switch_topology(void);
+/*
+ * NULL on the boot that runs the slow and heavy tests, else why this boot
+ * does not: the simulated devices are the same on every boot of "make
+ * check", so they run on the first one only (direct topology, default
+ * policy), not with 0000:0f:00.0 (switch) or "pci_doe.policy=" booted.
+ */
+const char *sim_secondary_boot(void);
+/* The DOE write policy booted: "strict", "relaxed", "locked" or "" */
+const char *sim_policy(void);
 
 /* "4 bytes", "-ETIMEDOUT", ... for messages */
 const char *sim_result(int rc);
@@ -58,8 +67,7 @@ int sim_exists(const char *path);
 /* Wait until @path exists (@present) or not; 0 or -ETIMEDOUT */
 int sim_wait_path(const char *path, int present, long timeout_ms);
 
-int sim_write(const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+__printf(2, 3) int sim_write(const char *path, const char *fmt, ...);
 int sim_read(const char *path, char *buf, size_t len);
 /* The number after the word @key in @path ("key N" lines or pairs) */
 long sim_read_key(const char *path, const char *key);
@@ -68,8 +76,8 @@ long sim_read_key(const char *path, const char *key);
 int sim_add(struct sim_fn *fn, int nr_mb, int version);
 int sim_del(const struct sim_fn *fn);
 /* Write to fID/mbK/@knob (mb < 0: fID/@knob) */
-int sim_knob(const struct sim_fn *fn, int mb, const char *knob,
-	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+__printf(4, 5) int sim_knob(const struct sim_fn *fn, int mb,
+			    const char *knob, const char *fmt, ...);
 long sim_knob_key(const struct sim_fn *fn, int mb, const char *knob,
 		  const char *key);
 int sim_state(const struct sim_fn *fn, char *buf, size_t len);
@@ -82,8 +90,7 @@ int sim_wait_count(const struct sim_fn *fn, int mb, const char *key,
 /* A value of doe/<offset>/@attr in the library's sysfs */
 long sim_doe_attr(const struct sim_fn *fn, int mb, const char *attr);
 
-int tdoe(const char *ctl, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+__printf(2, 3) int tdoe(const char *ctl, const char *fmt, ...);
 long tdoe_long(const char *file);
 /*
  * One pci_doe() through the test module: returns the response bytes or

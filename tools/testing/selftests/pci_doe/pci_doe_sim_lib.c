@@ -34,7 +34,7 @@ const char *sim_result(int rc)
 		snprintf(buf, sizeof(buf), "%d bytes", rc);
 		return buf;
 	}
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(names); i++)
 		if (names[i].err == -rc)
 			return names[i].name;
 	snprintf(buf, sizeof(buf), "error %d", rc);
@@ -65,9 +65,28 @@ const char *sim_missing(void)
 	return NULL;
 }
 
-int sim_switch_topology(void)
+const char *sim_secondary_boot(void)
 {
-	return sim_exists(PCI_DEVICES "/0000:0f:00.0");
+	char cmdline[4096];
+
+	if (sim_exists(PCI_DEVICES "/0000:0f:00.0"))
+		return "switch topology";
+	if (sim_read("/proc/cmdline", cmdline, sizeof(cmdline)) > 0 &&
+	    strstr(cmdline, "pci_doe.policy="))
+		return "pci_doe.policy= boot";
+	return NULL;
+}
+
+const char *sim_policy(void)
+{
+	static char policy[32];
+	int n = sim_read("/sys/module/pci_doe/parameters/policy", policy,
+			 sizeof(policy));
+
+	if (n < 0)
+		return "";
+	policy[strcspn(policy, "\n")] = '\0';
+	return policy;
 }
 
 int sim_wait_path(const char *path, int present, long timeout_ms)
