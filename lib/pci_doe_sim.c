@@ -1886,10 +1886,14 @@ static int __init sim_create_bus(void)
 
 static void sim_remove_bus(void)
 {
+	struct pci_host_bridge *bridge = pci_find_host_bridge(sim_bus);
+
 	pci_lock_rescan_remove();
 	pci_stop_root_bus(sim_bus);
 	pci_remove_root_bus(sim_bus);
 	pci_unlock_rescan_remove();
+	/* pci_remove_root_bus() only deletes the bridge pci_create_root_bus() made */
+	put_device(&bridge->dev);
 }
 
 static int __init sim_init(void)

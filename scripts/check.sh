@@ -28,7 +28,7 @@ mkdir -p "$dir"
 ln -sfn "check-$stamp" "$LOGS/check-latest"
 records=$dir/results.txt
 : >"$records"
-BADNESS='WARNING:|\bBUG\b|KASAN|possible recursive locking|circular locking|inconsistent lock state|Oops:|Call Trace:|UBSAN|sleeping function called from invalid context'
+BADNESS='unreferenced object 0x|WARNING:|\bBUG\b|KASAN|possible recursive locking|circular locking|inconsistent lock state|Oops:|Call Trace:|UBSAN|sleeping function called from invalid context'
 AWK=(awk -f "$HARNESS_ROOT/scripts/ktap.awk")
 
 record() { printf '%s\n' "$*" >>"$records"; }

@@ -485,14 +485,19 @@ static struct pci_dev *fake_enumerate(struct kunit *test, struct fake_dev *fd)
 
 static void fake_remove(struct fake_dev *fd)
 {
+	struct pci_host_bridge *bridge;
+
 	if (!fd->bus)
 		return;
 	pci_dev_put(fd->pdev);
 	fd->pdev = NULL;
+	bridge = pci_find_host_bridge(fd->bus);
 	pci_lock_rescan_remove();
 	pci_stop_root_bus(fd->bus);
 	pci_remove_root_bus(fd->bus);
 	pci_unlock_rescan_remove();
+	/* pci_remove_root_bus() only deletes the bridge pci_create_root_bus() made */
+	put_device(&bridge->dev);
 	fd->bus = NULL;
 }
 
