@@ -41,19 +41,6 @@ int doe_ctl_read_file(const char *path, char *buf, size_t len)
 	return n;
 }
 
-int doe_ctl_write_file(const char *path, const char *s)
-{
-	int fd, ret = 0;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 static int mb_cmp(const void *a, const void *b)
 {
 	const struct doe_ctl_mb *x = a, *y = b;
@@ -161,7 +148,7 @@ int doe_ctl_tpd_write(const char *file, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	snprintf(path, sizeof(path), "%s/%s", doe_ctl_tpd_dir(), file);
-	return doe_ctl_write_file(path, buf);
+	return doe_user_write_file(path, buf);
 }
 
 int doe_ctl_tpd_read(const char *file, char *buf, size_t len)

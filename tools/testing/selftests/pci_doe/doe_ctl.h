@@ -67,9 +67,8 @@ int doe_ctl_mb_read(const struct doe_ctl_mb *mb, const char *name, char *buf,
 /* A decimal counter of the mailbox (exchanges, aborts, denied_writes...). */
 long doe_ctl_mb_counter(const struct doe_ctl_mb *mb, const char *name);
 
-/* Read a small file (trailing newline cut); write a string to a file. */
+/* Read a small file (trailing newline cut); doe_user_write_file() writes. */
 int doe_ctl_read_file(const char *path, char *buf, size_t len);
-int doe_ctl_write_file(const char *path, const char *s);
 
 /* pci_doe.policy: "relaxed", "strict" or "locked"; -ENOENT without it. */
 int doe_ctl_policy(char *buf, size_t len);

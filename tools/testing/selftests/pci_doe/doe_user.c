@@ -413,3 +413,16 @@ void doe_user_close(struct doe_user_mb *mb)
 	mb->fd = -1;
 	mb->sysfs_fd = -1;
 }
+
+int doe_user_write_file(const char *path, const char *s)
+{
+	int fd, ret = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}

@@ -126,4 +126,7 @@ int doe_user_find_protocol(const char *bdf, uint16_t vid, uint8_t type,
 /* Give the mailbox back if taken and close its files. */
 void doe_user_close(struct doe_user_mb *mb);
 
+/* Write string @s to the file at @path (sysfs, debugfs); 0 or -errno. */
+int doe_user_write_file(const char *path, const char *s);
+
 #endif /* DOE_USER_H */

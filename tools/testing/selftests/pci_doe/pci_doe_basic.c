@@ -44,18 +44,6 @@
 
 /* ---- small sysfs helpers ---------------------------------------------- */
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 /* Read a whole (sysfs or tracefs) file; *buf is NUL terminated. */
 static ssize_t read_all(const char *path, char **buf)
 {
@@ -385,7 +373,7 @@ static int remove_rescan(struct __test_metadata *_metadata, const char *bdf)
 	had_ep = count_endpoint_cdats_of(bdf);
 
 	snprintf(path, sizeof(path), PCI_DEVICES "/%s/remove", bdf);
-	ret = write_str(path, "1");
+	ret = doe_user_write_file(path, "1");
 	if (ret) {
 		TH_LOG("%s: %s", path, strerror(-ret));
 		return ret;
@@ -398,7 +386,7 @@ static int remove_rescan(struct __test_metadata *_metadata, const char *bdf)
 		TH_LOG("%s still present after remove", bdf);
 		return -EBUSY;
 	}
-	ret = write_str("/sys/bus/pci/rescan", "1");
+	ret = doe_user_write_file("/sys/bus/pci/rescan", "1");
 	if (ret) {
 		TH_LOG("/sys/bus/pci/rescan: %s", strerror(-ret));
 		return ret;
@@ -589,13 +577,13 @@ TEST_F_TIMEOUT(pci_doe, tracepoints, 2 * RESCAN_WAIT_S + 30)
 		SKIP(return, "no CXL type 3 device to remove and rescan");
 
 	snprintf(path, sizeof(path), "%s/trace", tr);
-	ASSERT_EQ(0, write_str(path, ""));
+	ASSERT_EQ(0, doe_user_write_file(path, ""));
 	snprintf(path, sizeof(path), "%s/tracing_on", tr);
-	ASSERT_EQ(0, write_str(path, "1"));
+	ASSERT_EQ(0, doe_user_write_file(path, "1"));
 	snprintf(path, sizeof(path), "%s/events/pci_doe/enable", tr);
-	ASSERT_EQ(0, write_str(path, "1"));
+	ASSERT_EQ(0, doe_user_write_file(path, "1"));
 	ret = remove_rescan(_metadata, bdf);
-	write_str(path, "0");
+	doe_user_write_file(path, "0");
 	ASSERT_EQ(0, ret);
 
 	snprintf(path, sizeof(path), "%s/trace", tr);

@@ -138,6 +138,7 @@ static void holder_only(struct __test_metadata *_metadata,
 TEST_F(policy, policy_parameter)
 {
 	static const char * const names[] = { "relaxed", "strict", "locked" };
+	const char *other;
 	char after[32];
 	int i, found = 0, ret;
 
@@ -147,9 +148,8 @@ TEST_F(policy, policy_parameter)
 	TH_LOG("pci_doe.policy=%s", self->policy);
 
 	/* Boot time only */
-	ret = doe_ctl_write_file(POLICY_FILE,
-				 strcmp(self->policy, "relaxed") ? "relaxed" :
-								   "locked");
+	other = strcmp(self->policy, "relaxed") ? "relaxed" : "locked";
+	ret = doe_user_write_file(POLICY_FILE, other);
 	EXPECT_NE(0, ret) TH_LOG("the policy could be changed at run time");
 	ASSERT_EQ(0, doe_ctl_policy(after, sizeof(after)));
 	EXPECT_STREQ(self->policy, after);

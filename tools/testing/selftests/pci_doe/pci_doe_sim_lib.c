@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "doe_user.h"
 #include "pci_doe_sim.h"
 
 #define SIM_LINE	512
@@ -101,18 +102,6 @@ int sim_wait_path(const char *path, int present, long timeout_ms)
 	return 0;
 }
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 static int vwrite_fmt(const char *path, const char *fmt, va_list ap)
 {
 	char buf[8192];
@@ -120,7 +109,7 @@ static int vwrite_fmt(const char *path, const char *fmt, va_list ap)
 
 	if (n < 0 || n >= (int)sizeof(buf))
 		return -E2BIG;
-	return write_str(path, buf);
+	return doe_user_write_file(path, buf);
 }
 
 int sim_write(const char *path, const char *fmt, ...)
