@@ -7,12 +7,15 @@
  * adds the function; its protocols are learnt with DOE Discovery and cached.
  * Kernel users submit tasks, which each mailbox runs one at a time in FIFO
  * order from a work item; mailboxes of one or several functions run in
- * parallel.  pci_doe() is the synchronous wrapper over pci_doe_submit().
+ * parallel.  pci_doe() is the synchronous wrapper over pci_doe_submit(),
+ * except that it runs the exchange itself when the mailbox is idle.
  *
  * The library polls instead of using the DOE interrupt: a short spin catches
  * devices that answer at once, then sleeps that grow with the time already
  * waited keep the overshoot to a fraction of the device's latency without
- * burning a CPU on slow devices.
+ * burning a CPU on slow devices.  A mailbox whose responses take a steady
+ * time is polled hybrid: one sleep through most of that time, then a few
+ * short ones around it.
  *
  * Ownership: two requesters writing one mailbox corrupt each other, and the
  * specification has no arbitration.  A mailbox is owned by the kernel while
@@ -65,6 +68,8 @@
 /* Bounds of one sleep while polling, see doe_wait() */
 #define DOE_SLEEP_MIN_US	2
 #define DOE_SLEEP_MAX_US	(5 * USEC_PER_MSEC)
+/* Hybrid polling of responses expected to take this long or more */
+#define DOE_HYBRID_MIN_US	50
 /* Discovery indices are 8 bits wide (sec 6.30.1.1) */
 #define DOE_DISCOVERY_MAX	256
 /* While draining a long response, check for removal this often (dwords) */
@@ -170,11 +175,17 @@ struct doe_claim {
  * @claim_mutex: serialises pci_doe_claim() and pci_doe_release(), which
  *	sleep to register the block in pci_dev.driver_exclusive_resource
  * @excl: that registration while the mailbox has claims, else NULL
- * @work: runs the tasks of @queue; only one instance runs at a time, so
- *	@need_abort and @accesses are owned by whoever runs it (or by
- *	discovery before the mailbox is published)
+ * @running: the task whose exchange is on the device, run by @work or by
+ *	pci_doe() in its caller's context, or NULL; under @lock.  Only one
+ *	exchange runs at a time, so @need_abort, @expect_us and @accesses are
+ *	owned by whoever runs it (or by discovery before the mailbox is
+ *	published)
+ * @idle_wq: woken when @running drops to NULL
+ * @work: runs the tasks of @queue, one at a time, while @running is NULL
  * @need_abort: the mailbox is in an unknown state; abort before the next
  *	request.  Set when an exchange or an abort fails.
+ * @expect_us: how long responses take (Go to Data Object Ready, a moving
+ *	average), or 0 when unknown; see doe_wait_response()
  * @accesses: config accesses of the current exchange, for tracing
  * @kobj: sysfs directory doe/<offset>/; its release frees the mailbox
  * @dir: the device's doe/ directory, shared by its mailboxes
@@ -211,8 +222,11 @@ struct pci_doe_mb {
 	struct mutex claim_mutex;	/* claim and release, see above */
 	struct resource *excl;
 
+	struct pci_doe_task *running;
+	wait_queue_head_t idle_wq;
 	struct work_struct work;
 	bool need_abort;
+	u32 expect_us;
 	unsigned int accesses;
 
 	struct kobject kobj;
@@ -292,28 +306,41 @@ static bool doe_settled(u32 status, u32 clear, u32 any)
 }
 
 /**
- * doe_wait() - Poll DOE Status until it settles or the budget runs out
+ * __doe_wait() - Poll DOE Status until it settles or the budget runs out
  * @mb: mailbox
  * @clear: Status bits that must all read 0
  * @any: Status bits of which one must read 1, or 0 for none
- * @status: the last Status value read
+ * @status: the last Status value read; on entry, with @expect_us, a value
+ *	the caller has just read that has not settled
+ * @start: when the wait began (the budget counts from there)
+ * @expect_us: 0, or the time the device is expected to take: sleeps stay
+ *	at most @expect_us / 8 until twice that time has passed
  *
- * Spins for DOE_SPIN_US, then sleeps a quarter of the time already waited
- * (within [DOE_SLEEP_MIN_US, DOE_SLEEP_MAX_US]) between reads, so a device
- * answering after time T is seen by about 1.25 T while the number of reads
- * grows only with log(T).  No sleep is derived from HZ.
+ * Spins for DOE_SPIN_US unless @expect_us is given, then sleeps a quarter
+ * of the time already waited (within [DOE_SLEEP_MIN_US, DOE_SLEEP_MAX_US])
+ * between reads, so a device answering after time T is seen by about
+ * 1.25 T while the number of reads grows only with log(T).  No sleep is
+ * derived from HZ.
  *
  * Return: 0 once settled, -ENODEV if the function is gone or being removed,
  * -ETIMEDOUT after @mb->timeout_us.
  */
-static int doe_wait(struct pci_doe_mb *mb, u32 clear, u32 any, u32 *status)
+static int __doe_wait(struct pci_doe_mb *mb, u32 clear, u32 any, u32 *status,
+		      ktime_t start, u32 expect_us)
 {
-	ktime_t start = ktime_get();
 	u32 val;
 	int rc;
 
-	rc = read_poll_timeout(doe_status, val, doe_settled(val, clear, any),
-			       0, min(DOE_SPIN_US, mb->timeout_us), false, mb);
+	if (expect_us) {
+		/* the caller has just read an unsettled *status */
+		val = *status;
+		rc = -ETIMEDOUT;
+	} else {
+		rc = read_poll_timeout(doe_status, val,
+				       doe_settled(val, clear, any), 0,
+				       min(DOE_SPIN_US, mb->timeout_us), false,
+				       mb);
+	}
 	while (rc) {
 		s64 waited = ktime_us_delta(ktime_get(), start);
 		unsigned long step;
@@ -325,6 +352,9 @@ static int doe_wait(struct pci_doe_mb *mb, u32 clear, u32 any, u32 *status)
 			return -ETIMEDOUT;
 		step = clamp_t(s64, waited / 4, DOE_SLEEP_MIN_US,
 			       DOE_SLEEP_MAX_US);
+		if (waited < 2 * (s64)expect_us)
+			step = clamp_t(unsigned long, expect_us / 8,
+				       DOE_SLEEP_MIN_US, step);
 		step = min_t(s64, step, mb->timeout_us - waited);
 		usleep_range(step, step + step / 4 + 1);
 		val = doe_status(mb);
@@ -335,6 +365,56 @@ static int doe_wait(struct pci_doe_mb *mb, u32 clear, u32 any, u32 *status)
 	*status = val;
 	if (PCI_POSSIBLE_ERROR(val))
 		return -ENODEV;
+	return 0;
+}
+
+static int doe_wait(struct pci_doe_mb *mb, u32 clear, u32 any, u32 *status)
+{
+	return __doe_wait(mb, clear, any, status, ktime_get(), 0);
+}
+
+/*
+ * Wait for the response to the request just sent.  Once a mailbox has shown
+ * how long it takes (@mb->expect_us, at least DOE_HYBRID_MIN_US), sleep
+ * through 7/8 of that in one go and poll the rest in steps of 1/8, instead
+ * of the dozens of wake-ups of doe_wait()'s growing sleeps: a few wake-ups
+ * per exchange, overshoot within 1/8.  A response already there after that
+ * first sleep means the device got faster: forget the estimate, so the next
+ * exchange measures it again from a spin.
+ */
+static int doe_wait_response(struct pci_doe_mb *mb, u32 *status)
+{
+	const u32 any = PCI_DOE_STATUS_DATA_OBJECT_READY |
+			PCI_DOE_STATUS_ERROR;
+	ktime_t start = ktime_get();
+	u32 expect = mb->expect_us;
+	s64 took;
+	int rc;
+
+	if (expect >= DOE_HYBRID_MIN_US && expect < mb->timeout_us) {
+		unsigned long nap = expect - expect / 8;
+
+		usleep_range(nap, nap + expect / 32);
+		*status = doe_status(mb);
+		if (doe_settled(*status, 0, any)) {
+			mb->expect_us = 0;
+			return PCI_POSSIBLE_ERROR(*status) ? -ENODEV : 0;
+		}
+	} else {
+		expect = 0;
+	}
+
+	rc = __doe_wait(mb, 0, any, status, start, expect);
+	if (rc || (*status & PCI_DOE_STATUS_ERROR))
+		return rc;
+
+	took = ktime_us_delta(ktime_get(), start);
+	if (took < DOE_HYBRID_MIN_US)
+		mb->expect_us = 0;
+	else if (!mb->expect_us)
+		mb->expect_us = took;
+	else
+		mb->expect_us = (3 * (u64)mb->expect_us + took) / 4;
 	return 0;
 }
 
@@ -582,8 +662,7 @@ static int doe_exchange(struct pci_doe_mb *mb, struct pci_doe_task *task)
 		goto out;
 	}
 
-	rc = doe_wait(mb, 0, PCI_DOE_STATUS_DATA_OBJECT_READY |
-		      PCI_DOE_STATUS_ERROR, &status);
+	rc = doe_wait_response(mb, &status);
 	if (rc == -ETIMEDOUT) {
 		doe_err_ratelimited(mb, "no response to %04x:%02x within %u us\n",
 				    task->vendor, task->type, mb->timeout_us);
@@ -617,9 +696,13 @@ static int doe_run(struct pci_doe_mb *mb, struct pci_doe_task *task)
 	return rc;
 }
 
-/* Hand a task back to its submitter; the task must not be used afterwards */
+/*
+ * Hand a task back to its submitter; the task must not be used afterwards.
+ * Frees the device for the next exchange; @kick: the exchange ran outside
+ * the work item, which must now run the tasks queued meanwhile.
+ */
 static void doe_finish(struct pci_doe_mb *mb, struct pci_doe_task *task,
-		       int rv)
+		       int rv, bool kick)
 {
 	unsigned long flags;
 
@@ -631,6 +714,13 @@ static void doe_finish(struct pci_doe_mb *mb, struct pci_doe_task *task,
 	task->rv = rv;
 	task->state = DOE_TASK_DONE;
 	mb->kernel_tasks--;
+	if (mb->running == task) {
+		mb->running = NULL;
+		if (kick && !list_empty(&mb->queue))
+			queue_work(system_unbound_wq, &mb->work);
+		/* Under @lock: pci_doe_destroy() frees @mb once it sees NULL */
+		wake_up(&mb->idle_wq);
+	}
 	spin_unlock_irqrestore(&mb->lock, flags);
 
 	task->complete(task);
@@ -668,11 +758,16 @@ static void doe_work(struct work_struct *work)
 
 	for (;;) {
 		spin_lock_irqsave(&mb->lock, flags);
-		task = list_first_entry_or_null(&mb->queue,
-						struct pci_doe_task, node);
+		/* pci_doe() in its caller's context queues this work when done */
+		task = NULL;
+		if (!mb->running)
+			task = list_first_entry_or_null(&mb->queue,
+							struct pci_doe_task,
+							node);
 		if (task) {
 			list_del_init(&task->node);
 			task->state = DOE_TASK_RUNNING;
+			mb->running = task;
 		}
 		spin_unlock_irqrestore(&mb->lock, flags);
 		if (!task)
@@ -680,7 +775,7 @@ static void doe_work(struct work_struct *work)
 
 		doe_sync_user(mb);
 		rv = doe_run(mb, task);
-		doe_finish(mb, task, rv);
+		doe_finish(mb, task, rv, false);
 	}
 }
 
@@ -811,6 +906,40 @@ static void doe_sync_done(struct pci_doe_task *task)
 	complete(task->private);
 }
 
+/*
+ * Run @task in the caller's context if the mailbox is idle: nothing running,
+ * nothing queued, so FIFO order holds, and no hand-off to the work item and
+ * back (two wake-ups, the largest cost of a fast exchange).  @task has
+ * passed doe_check_task().  Return: false if the task must be queued
+ * instead (also for every refusal, so that pci_doe_submit() gives the
+ * errno).
+ */
+static bool doe_run_inline(struct pci_doe_mb *mb, struct pci_doe_task *task)
+{
+	unsigned long flags;
+	bool idle;
+
+	spin_lock_irqsave(&mb->lock, flags);
+	idle = !test_bit(DOE_MB_DEAD, &mb->flags) && !mb->holder &&
+	       !mb->running && list_empty(&mb->queue);
+	if (idle) {
+		task->mb = mb;
+		task->rv = 0;
+		task->submitted = ktime_get_ns();
+		task->state = DOE_TASK_RUNNING;
+		mb->kernel_tasks++;
+		mb->running = task;
+		trace_pci_doe_submit(mb->pdev, mb->cap_offset, task);
+	}
+	spin_unlock_irqrestore(&mb->lock, flags);
+	if (!idle)
+		return false;
+
+	doe_sync_user(mb);
+	doe_finish(mb, task, doe_run(mb, task), true);
+	return true;
+}
+
 /**
  * pci_doe() - Perform a DOE exchange and wait for it
  * @mb: mailbox, from pci_find_doe_mailbox() or pci_doe_find_mailbox_at()
@@ -826,6 +955,9 @@ static void doe_sync_done(struct pci_doe_task *task)
  * cpu_to_le32() and friends.  A response longer than @response_sz is cut to
  * it (the rest is read from the mailbox and dropped); a shorter one leaves
  * the tail of @response untouched, so check the returned length.
+ *
+ * The exchange runs in the caller's context when the mailbox is idle, else
+ * it is queued behind the tasks before it.
  *
  * Context: Process context.  May sleep, for up to about 2 s per exchange on
  * a misbehaving device (1 s response budget plus 1 s for an abort), longer
@@ -852,9 +984,13 @@ int pci_doe(struct pci_doe_mb *mb, u16 vendor, u8 type,
 
 	might_sleep();
 
-	rc = pci_doe_submit(mb, &task);
-	if (rc)
-		return rc;
+	if (!mb || !doe_check_task(mb, &task))
+		return -EINVAL;
+	if (!doe_run_inline(mb, &task)) {
+		rc = pci_doe_submit(mb, &task);
+		if (rc)
+			return rc;
+	}
 
 	wait_for_completion(&done);
 	return task.rv;
@@ -1099,6 +1235,7 @@ static struct pci_doe_mb *doe_mb_create(struct pci_dev *pdev, u16 offset)
 	INIT_LIST_HEAD(&mb->queue);
 	INIT_LIST_HEAD(&mb->claims);
 	init_waitqueue_head(&mb->user_wq);
+	init_waitqueue_head(&mb->idle_wq);
 	mutex_init(&mb->claim_mutex);
 	INIT_WORK(&mb->work, doe_work);
 	kobject_init(&mb->kobj, &doe_mb_ktype);
@@ -1126,6 +1263,17 @@ static struct pci_doe_mb *doe_mb_create(struct pci_dev *pdev, u16 offset)
 }
 
 /* Stop accepting tasks and fail the queued ones; see pci_doe_destroy() */
+static bool doe_idle(struct pci_doe_mb *mb)
+{
+	unsigned long flags;
+	bool idle;
+
+	spin_lock_irqsave(&mb->lock, flags);
+	idle = !mb->running;
+	spin_unlock_irqrestore(&mb->lock, flags);
+	return idle;
+}
+
 static void doe_mb_kill(struct pci_doe_mb *mb)
 {
 	struct pci_doe_task *task, *tmp;
@@ -1141,7 +1289,7 @@ static void doe_mb_kill(struct pci_doe_mb *mb)
 
 	list_for_each_entry_safe(task, tmp, &dropped, node) {
 		list_del_init(&task->node);
-		doe_finish(mb, task, -ENODEV);
+		doe_finish(mb, task, -ENODEV, false);
 	}
 }
 
@@ -1194,6 +1342,8 @@ void pci_doe_destroy(struct pci_dev *pdev)
 	xa_for_each(&pdev->doe_mbs, offset, mb) {
 		doe_mb_kill(mb);
 		flush_work(&mb->work);
+		/* and a pci_doe() running in its caller's context */
+		wait_event(mb->idle_wq, doe_idle(mb));
 		xa_erase(&pdev->doe_mbs, offset);
 		if (mb->excl)
 			__release_region(&pdev->driver_exclusive_resource,
@@ -1406,13 +1556,17 @@ EXPORT_SYMBOL_GPL(devm_pci_doe_claim);
 
 /* ---- Ownership: root userspace ---- */
 
-/* Clamp a user write as the config accessors will; false if it is empty */
+/*
+ * Clamp a user write as the config accessors will; false if it is empty or
+ * cannot reach a mailbox: DOE is an extended capability, so the first 256
+ * bytes (the header, where most root writes go) never hold one.
+ */
 static bool doe_clamp(struct pci_dev *pdev, loff_t *off, size_t *count)
 {
 	if (*off < 0 || *off >= pdev->cfg_size || !*count)
 		return false;
 	*count = min_t(u64, *count, pdev->cfg_size - *off);
-	return true;
+	return *off + *count > PCI_CFG_SPACE_SIZE;
 }
 
 static bool doe_overlaps(const struct pci_doe_mb *mb, loff_t off,

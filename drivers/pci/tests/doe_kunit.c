@@ -96,6 +96,7 @@ struct fake_mb {
 
 	/* counters */
 	unsigned int reads, writes, gos, aborts, exchanges;
+	struct task_struct *go_task;	/* who wrote the last Go */
 };
 
 struct fake_dev {
@@ -209,6 +210,7 @@ static bool fake_process(struct fake_mb *m)
 static void fake_go(struct fake_mb *m)
 {
 	m->gos++;
+	m->go_task = current;
 	if (m->busy || m->busy_stuck)
 		return;		/* Go while Busy: undefined, ignore it */
 	if (fake_faulting(m, FAULT_ERROR_AT_GO)) {
@@ -1416,6 +1418,83 @@ static void doe_exchange_in_flight_owns(struct kunit *test)
 	pci_doe_user_write_end(fd->pdev, 0x110, 4);
 }
 
+/* pci_doe() on an idle mailbox runs in its caller; queued tasks do not */
+static void doe_sync_runs_inline(struct kunit *test)
+{
+	struct fake_dev *fd;
+	struct pci_doe_mb *mb = setup_one(test, &fd);
+	struct fake_mb *m = &fd->mb[0];
+	struct async_ctx *ctx = async_alloc(test, 1, TEST_ECHO);
+	struct task_struct *go_task;
+
+	KUNIT_EXPECT_EQ(test, echo(mb, 21), 4);
+	scoped_guard(raw_spinlock_irqsave, &fd->lock)
+		go_task = m->go_task;
+	KUNIT_EXPECT_PTR_EQ(test, go_task, current);
+
+	KUNIT_ASSERT_EQ(test, pci_doe_submit(mb, &ctx->task[0]), 0);
+	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&ctx->all, 10 * HZ),
+			0);
+	scoped_guard(raw_spinlock_irqsave, &fd->lock)
+		go_task = m->go_task;
+	KUNIT_EXPECT_PTR_NE(test, go_task, current);
+	KUNIT_EXPECT_EQ(test, echo(mb, 22), 4);
+}
+
+struct inline_caller {
+	struct pci_doe_mb *mb;
+	int rc;
+	struct completion done;
+};
+
+static int inline_caller_fn(void *data)
+{
+	struct inline_caller *c = data;
+
+	c->rc = echo(c->mb, 23);
+	complete(&c->done);
+	return 0;
+}
+
+/*
+ * Removal while pci_doe() waits in its caller's context: removal waits for
+ * it (no use after free: KASAN), and it fails with -ENODEV, quickly; a task
+ * queued behind it completes too.
+ */
+static void doe_remove_during_inline(struct kunit *test)
+{
+	struct fake_dev *fd;
+	struct pci_doe_mb *mb = setup_one(test, &fd);
+	struct fake_mb *m = &fd->mb[0];
+	struct async_ctx *ctx = async_alloc(test, 1, TEST_ECHO);
+	struct inline_caller c = { .mb = mb };
+	unsigned int gos = fake_get(fd, &m->gos);
+	struct task_struct *t, *go_task;
+	unsigned long start;
+
+	init_completion(&c.done);
+	pci_doe_set_timeout(mb, 10 * USEC_PER_SEC);
+	scoped_guard(raw_spinlock_irqsave, &fd->lock) {
+		m->fault = FAULT_NEVER_READY;
+		m->fault_times = 1;
+	}
+	t = kthread_run(inline_caller_fn, &c, "doe-inline");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	wait_for_go(test, fd, m, gos + 1);
+	scoped_guard(raw_spinlock_irqsave, &fd->lock)
+		go_task = m->go_task;
+	KUNIT_EXPECT_PTR_EQ(test, go_task, t);
+	KUNIT_ASSERT_EQ(test, pci_doe_submit(mb, &ctx->task[0]), 0);
+
+	start = jiffies;
+	fake_remove(fd);
+	KUNIT_EXPECT_LT(test, jiffies - start, 5 * HZ);
+	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&c.done, 10 * HZ), 0);
+	KUNIT_EXPECT_EQ(test, c.rc, -ENODEV);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->done), 1);
+	KUNIT_EXPECT_EQ(test, ctx->task[0].rv, -ENODEV);
+}
+
 static void doe_denied_write_writes_nothing(struct kunit *test)
 {
 	struct fake_dev *fd = fake_alloc(test, 2);
@@ -1508,6 +1587,8 @@ static struct kunit_case doe_cases[] = {
 	KUNIT_CASE(doe_remove_with_tasks),
 	KUNIT_CASE(doe_remove_idle),
 	KUNIT_CASE(doe_two_submitters),
+	KUNIT_CASE(doe_sync_runs_inline),
+	KUNIT_CASE(doe_remove_during_inline),
 	KUNIT_CASE(doe_discovery_retry),
 	KUNIT_CASE(doe_stray_dword_before_enumeration),
 	KUNIT_CASE(doe_claim_denies_user_writes),
