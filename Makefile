@@ -6,6 +6,8 @@
 #   make check        KUnit + kselftests on both topologies, console scan
 #   make lint         checkpatch, kernel-doc, W=1, sparse, shellcheck
 #   make series       upstream patch series in build/series/ (series-check: build it)
+#   make bench        stock 6.12 DOE library vs ours: table, CSV/JSON, plot
+#                     in build/bench/ (BENCH_QUICK=1: fewer repetitions)
 #   make deps         install missing Debian packages (every target runs it)
 #   make clean        remove build/obj and build/logs (distclean: all of build/)
 #
@@ -18,7 +20,7 @@ SHELL := /bin/bash
 # Passed to the scripts through the environment, unexpanded (CMD may hold
 # '$' and quotes).
 override CMD := $(value CMD)
-export TOPO CMD EXTRA APPEND TIMEOUT ACCEL V JOBS
+export TOPO CMD EXTRA APPEND TIMEOUT ACCEL V JOBS BENCH_QUICK
 
 S := scripts
 
@@ -47,7 +49,7 @@ series-check: deps
 	@$(S)/series.sh --check
 
 bench: deps
-	@echo "make bench: not implemented yet (issue 5)"; exit 1
+	@$(S)/bench.sh
 
 clean: deps
 	@$(S)/clean.sh
@@ -56,4 +58,4 @@ distclean: deps
 	@$(S)/clean.sh --all
 
 help:
-	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'

@@ -2,6 +2,8 @@
 # deps.sh: install the Debian packages the harness needs (make deps).
 # Cheap when everything is there: one dpkg-query.  Otherwise one
 # "apt-get update" and one "apt-get install" of what is missing.
+#
+#   deps.sh [PACKAGE...]   also these (what one target alone needs)
 set -euo pipefail
 
 PACKAGES=(
@@ -14,6 +16,7 @@ PACKAGES=(
 	qemu-system-x86 busybox-static pciutils pci.ids gzip util-linux coreutils
 	# lint and series (checkpatch runs scripts/spdxcheck.py: python3-ply)
 	sparse git python3 python3-ply
+	"$@"
 )
 
 mapfile -t missing < <(

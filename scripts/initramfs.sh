@@ -12,13 +12,31 @@
 #   /harness/selftests/list     "coll:prog" lines ("make emit_tests")
 #
 # The kernel does not depend on it: tests change, the kernel is not rebuilt.
+#
+#   initramfs.sh --minimal OUT   only /init and busybox, into OUT (the guest
+#                                of make bench, whose kernels have no
+#                                modules or selftests of their own)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 harness_lock "$@"
 
+minimal=''
+if [[ ${1:-} == --minimal ]]; then
+	minimal=${2:?initramfs.sh --minimal OUT}
+	GUEST=$B/guest-minimal
+	INITRD=$minimal
+fi
+
+# pack: the staging root into $INITRD
+pack() {
+	(cd "$GUEST" && find . -print0 | LC_ALL=C sort -z |
+		cpio --null -o -H newc -R 0:0 --quiet) | gzip -1 -n >"$INITRD.tmp"
+	mv "$INITRD.tmp" "$INITRD"
+}
+
 t0=$SECONDS
-"$HARNESS_ROOT/scripts/tree.sh"
+[[ -n $minimal ]] || "$HARNESS_ROOT/scripts/tree.sh"
 
 rm -rf "$GUEST"
 mkdir -p "$GUEST"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,root,etc,extra}
@@ -38,6 +56,13 @@ while IFS= read -r applet; do
 	ln -s /bin/busybox "$GUEST/$applet"
 done < <("$BUSYBOX" --list-full)
 
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$GUEST/etc/passwd"
+install -m 0755 "$HARNESS_ROOT/scripts/guest/init" "$GUEST/init"
+if [[ -n $minimal ]]; then
+	pack
+	exit 0
+fi
+
 # lspci/setpci: dynamic, so copy the loader and libraries too
 copy_closure() {
 	local bin=$1 lib
@@ -51,7 +76,6 @@ for bin in lspci setpci; do
 	copy_closure "$(command -v "$bin" || echo "/usr/bin/$bin")"
 done
 cp /usr/share/misc/pci.ids "$GUEST/usr/share/misc/"
-printf 'root:x:0:0:root:/root:/bin/sh\n' >"$GUEST/etc/passwd"
 
 # kernel modules (=m), for modprobe in the guest
 if [[ -s $OBJ/modules.order ]]; then
@@ -59,7 +83,6 @@ if [[ -s $OBJ/modules.order ]]; then
 		die "modules_install failed"
 fi
 
-install -m 0755 "$HARNESS_ROOT/scripts/guest/init" "$GUEST/init"
 install -m 0755 "$HARNESS_ROOT/scripts/guest/run-selftests" "$GUEST/harness/bin/"
 
 # our kselftests, static, from the overlaid tree
@@ -84,7 +107,5 @@ for coll in "${colls[@]}"; do
 	done
 done
 
-(cd "$GUEST" && find . -print0 | LC_ALL=C sort -z |
-	cpio --null -o -H newc -R 0:0 --quiet) | gzip -1 -n >"$INITRD.tmp"
-mv "$INITRD.tmp" "$INITRD"
+pack
 msg "initramfs ready: build/initramfs.cpio.gz ($(du -h "$INITRD" | cut -f1), $(grep -c . "$GUEST/harness/selftests/list" || true) selftest(s), $(elapsed $t0))"

@@ -7,9 +7,24 @@
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
+#
+#   kconfig.sh [--src DIR --obj DIR --fragment FILE]
+# The options generate another kernel's config (make bench: the pristine tree
+# and ours with configs/bench.config) in DIR/.config, through DIR.kconfig.
 harness_lock "$@"
 
-mapfile -t frags < <(kernel_fragments)
+stamp=$B/.config.stamp
+frags=()
+while (($#)); do
+	case $1 in
+	--src) SRC=$2; shift ;;
+	--obj) OBJ=$2; KCONF=$2.kconfig; stamp=$2/.harness-config.stamp; shift ;;
+	--fragment) frags+=("$2"); shift ;;
+	*) die "kconfig.sh: unknown argument $1" ;;
+	esac
+	shift
+done
+((${#frags[@]})) || mapfile -t frags < <(kernel_fragments)
 
 # verify CONFIGFILE FRAGMENT...: print dropped lines, return 1 if any
 verify() {
@@ -40,6 +55,7 @@ inputs_hash() {
 	{
 		cat "${frags[@]}"
 		cat "$B/.pristine.stamp"
+		printf '%s\n' "$SRC"
 		gcc --version | head -1
 		while IFS= read -r p; do cat "$HARNESS_ROOT/$p"; done < <(series_patches)
 		awk '{print $2}' "$MANIFEST" | grep -E '(^|/)Kconfig[^/]*$' | while IFS= read -r f; do
@@ -49,7 +65,7 @@ inputs_hash() {
 }
 
 hash=$(inputs_hash)
-if [[ -f $OBJ/.config && -f $B/.config.stamp && $(<"$B/.config.stamp") == "$hash" ]]; then
+if [[ -f $OBJ/.config && -f $stamp && $(<"$stamp") == "$hash" ]]; then
 	exit 0
 fi
 
@@ -68,7 +84,7 @@ if ! verify "$KCONF/.config" "${frags[@]}"; then
 fi
 if ! cmp -s "$KCONF/.config" "$OBJ/.config"; then
 	cp "$KCONF/.config" "$OBJ/.config"
-	msg "new .config installed in build/obj"
+	msg "new .config installed in ${OBJ#"$HARNESS_ROOT"/}"
 fi
-printf '%s\n' "$hash" >"$B/.config.stamp"
+printf '%s\n' "$hash" >"$stamp"
 msg "config ok ($(elapsed $t0)); every fragment line verified"

@@ -36,7 +36,7 @@ section() {
 	fi
 }
 
-mapfile -t cfiles < <(repo_files drivers include lib tools | grep -E '\.[ch]$' || true)
+mapfile -t cfiles < <(repo_files drivers include lib tools bench | grep -E '\.[ch]$' || true)
 mapfile -t kfiles < <(printf '%s\n' "${cfiles[@]}" | grep -v '^tools/' || true)
 mapfile -t patches < <(cd "$HARNESS_ROOT" && find patches -maxdepth 1 -name "*.patch" | sort)
 checkpatch=$SRC/scripts/checkpatch.pl
@@ -118,7 +118,7 @@ fi
 # 6. the harness's own scripts
 if command -v shellcheck >/dev/null; then
 	(cd "$HARNESS_ROOT" && shellcheck -x scripts/*.sh .ci/run &&
-		shellcheck -s sh scripts/guest/init scripts/guest/run-selftests) >"$out/shellcheck" 2>&1 || true
+		shellcheck -s sh scripts/guest/init scripts/guest/run-selftests bench/guest.sh) >"$out/shellcheck" 2>&1 || true
 	section "shellcheck (harness scripts)" "$out/shellcheck"
 fi
 

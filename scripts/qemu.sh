@@ -5,6 +5,7 @@
 #   qemu.sh --mode run|cmd|check [--topo direct|switch] [--log FILE]
 #           [--kunit] [--shell] [--cmd STRING] [--extra DIR]
 #           [--append PARAMS] [--timeout SECONDS] [--quiet] [--unlock]
+#           [--kernel BZIMAGE] [--initrd CPIO]
 #
 # Topologies (pxb-cxl bus_nr=12, see README.md):
 #   direct  0c:00.0 cxl-rp -> 0d:00.0 cxl-type3 (DOE at 0x190)
@@ -24,6 +25,7 @@ source "$(dirname "$0")/lib.sh"
 
 mode=run topo=${TOPO:-direct} log='' kunit=0 shell=0 cmd='' extra='' append=''
 timeout=${TIMEOUT:-300} quiet=0 unlock=0
+KERNEL=$OBJ/arch/x86/boot/bzImage
 while (($#)); do
 	case $1 in
 	--mode) mode=$2; shift ;;
@@ -37,6 +39,8 @@ while (($#)); do
 	--timeout) timeout=$2; shift ;;
 	--quiet) quiet=1 ;;
 	--unlock) unlock=1 ;;
+	--kernel) KERNEL=$2; shift ;;
+	--initrd) INITRD=$2; shift ;;
 	*) die "qemu.sh: unknown argument $1" ;;
 	esac
 	shift
@@ -45,7 +49,6 @@ case $mode in run | cmd | check) ;; *) die "qemu.sh: --mode run|cmd|check" ;; es
 [[ -n $extra && ! -d $extra ]] && die "EXTRA=$extra is not a directory"
 
 harness_lock "$@"
-KERNEL=$OBJ/arch/x86/boot/bzImage
 [[ -f $KERNEL ]] || die "no kernel: run make build"
 [[ -f $INITRD ]] || die "no initramfs: run make build"
 mkdir -p "$TMPD" "$LOGS"
