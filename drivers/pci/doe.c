@@ -14,8 +14,8 @@
  * devices that answer at once, then sleeps that grow with the time already
  * waited keep the overshoot to a fraction of the device's latency without
  * burning a CPU on slow devices.  A mailbox whose responses take a steady
- * time is polled hybrid: one sleep through most of that time, then a few
- * short ones around it.
+ * time is polled hybrid: one sleep through most of that time, then a short
+ * spin.
  *
  * Ownership: two requesters writing one mailbox corrupt each other, and the
  * specification has no arbitration.  A mailbox is owned by the kernel while
@@ -70,6 +70,11 @@
 #define DOE_SLEEP_MAX_US	(5 * USEC_PER_MSEC)
 /* Hybrid polling of responses expected to take this long or more */
 #define DOE_HYBRID_MIN_US	50
+/*
+ * ... with a spin of at most this much past the expected time, or through
+ * all of it when sleeps are too coarse and it is this short
+ */
+#define DOE_HYBRID_SPIN_MAX_US	200
 /* Discovery indices are 8 bits wide (sec 6.30.1.1) */
 #define DOE_DISCOVERY_MAX	256
 /* While draining a long response, check for removal this often (dwords) */
@@ -177,15 +182,16 @@ struct doe_claim {
  * @excl: that registration while the mailbox has claims, else NULL
  * @running: the task whose exchange is on the device, run by @work or by
  *	pci_doe() in its caller's context, or NULL; under @lock.  Only one
- *	exchange runs at a time, so @need_abort, @expect_us and @accesses are
- *	owned by whoever runs it (or by discovery before the mailbox is
- *	published)
+ *	exchange runs at a time, so @need_abort, @expect_us, @slack_us and
+ *	@accesses are owned by whoever runs it (or by discovery before the
+ *	mailbox is published)
  * @idle_wq: woken when @running drops to NULL
  * @work: runs the tasks of @queue, one at a time, while @running is NULL
  * @need_abort: the mailbox is in an unknown state; abort before the next
  *	request.  Set when an exchange or an abort fails.
  * @expect_us: how long responses take (Go to Data Object Ready, a moving
  *	average), or 0 when unknown; see doe_wait_response()
+ * @slack_us: how late a sleep of doe_wait_hybrid() ends (moving average)
  * @accesses: config accesses of the current exchange, for tracing
  * @kobj: sysfs directory doe/<offset>/; its release frees the mailbox
  * @dir: the device's doe/ directory, shared by its mailboxes
@@ -227,6 +233,7 @@ struct pci_doe_mb {
 	struct work_struct work;
 	bool need_abort;
 	u32 expect_us;
+	u32 slack_us;
 	unsigned int accesses;
 
 	struct kobject kobj;
@@ -310,29 +317,27 @@ static bool doe_settled(u32 status, u32 clear, u32 any)
  * @mb: mailbox
  * @clear: Status bits that must all read 0
  * @any: Status bits of which one must read 1, or 0 for none
- * @status: the last Status value read; on entry, with @expect_us, a value
+ * @status: the last Status value read; on entry, with @no_spin, a value
  *	the caller has just read that has not settled
  * @start: when the wait began (the budget counts from there)
- * @expect_us: 0, or the time the device is expected to take: sleeps stay
- *	at most @expect_us / 8 until twice that time has passed
+ * @no_spin: go straight to the sleeps
+ * @unready: if not NULL, set to when Status last read unsettled
  *
- * Spins for DOE_SPIN_US unless @expect_us is given, then sleeps a quarter
- * of the time already waited (within [DOE_SLEEP_MIN_US, DOE_SLEEP_MAX_US])
- * between reads, so a device answering after time T is seen by about
- * 1.25 T while the number of reads grows only with log(T).  No sleep is
- * derived from HZ.
+ * Spins for DOE_SPIN_US, then sleeps a quarter of the time already waited
+ * (within [DOE_SLEEP_MIN_US, DOE_SLEEP_MAX_US]) between reads, so a device
+ * answering after time T is seen by about 1.25 T while the number of reads
+ * grows only with log(T).  No sleep is derived from HZ.
  *
  * Return: 0 once settled, -ENODEV if the function is gone or being removed,
  * -ETIMEDOUT after @mb->timeout_us.
  */
 static int __doe_wait(struct pci_doe_mb *mb, u32 clear, u32 any, u32 *status,
-		      ktime_t start, u32 expect_us)
+		      ktime_t start, bool no_spin, ktime_t *unready)
 {
 	u32 val;
 	int rc;
 
-	if (expect_us) {
-		/* the caller has just read an unsettled *status */
+	if (no_spin) {
 		val = *status;
 		rc = -ETIMEDOUT;
 	} else {
@@ -342,19 +347,19 @@ static int __doe_wait(struct pci_doe_mb *mb, u32 clear, u32 any, u32 *status,
 				       mb);
 	}
 	while (rc) {
-		s64 waited = ktime_us_delta(ktime_get(), start);
+		ktime_t now = ktime_get();
+		s64 waited = ktime_us_delta(now, start);
 		unsigned long step;
 
 		*status = val;
+		if (unready)
+			*unready = now;
 		if (doe_dead(mb))
 			return -ENODEV;
 		if (waited >= mb->timeout_us)
 			return -ETIMEDOUT;
 		step = clamp_t(s64, waited / 4, DOE_SLEEP_MIN_US,
 			       DOE_SLEEP_MAX_US);
-		if (waited < 2 * (s64)expect_us)
-			step = clamp_t(unsigned long, expect_us / 8,
-				       DOE_SLEEP_MIN_US, step);
 		step = min_t(s64, step, mb->timeout_us - waited);
 		usleep_range(step, step + step / 4 + 1);
 		val = doe_status(mb);
@@ -370,51 +375,104 @@ static int __doe_wait(struct pci_doe_mb *mb, u32 clear, u32 any, u32 *status,
 
 static int doe_wait(struct pci_doe_mb *mb, u32 clear, u32 any, u32 *status)
 {
-	return __doe_wait(mb, clear, any, status, ktime_get(), 0);
+	return __doe_wait(mb, clear, any, status, ktime_get(), false, NULL);
+}
+
+/*
+ * One sleep, then a bounded spin: the hybrid wait of doe_wait_response().
+ * Return: 0 with the response there, -EAGAIN if the guess was wrong (the
+ * caller goes on with __doe_wait() from *status), -ENODEV.
+ */
+static int doe_wait_hybrid(struct pci_doe_mb *mb, u32 *status, ktime_t start,
+			   u32 expect)
+{
+	const u32 any = PCI_DOE_STATUS_DATA_OBJECT_READY |
+			PCI_DOE_STATUS_ERROR;
+	u32 margin = min_t(u32, expect / 32, DOE_HYBRID_SPIN_MAX_US);
+	s64 nap = (s64)expect - margin - mb->slack_us, spin;
+	u32 val;
+	int rc;
+
+	if (nap >= DOE_SLEEP_MIN_US) {
+		s64 late;
+
+		usleep_range(nap, nap + 1);
+		late = ktime_us_delta(ktime_get(), start) - nap;
+		late = clamp_t(s64, late, 0, expect);
+		mb->slack_us = (3 * mb->slack_us + late) / 4;
+		val = doe_status(mb);
+		if (doe_settled(val, 0, any)) {
+			/* Too late to tell how long it took: measure again */
+			mb->expect_us = 0;
+			*status = val;
+			return PCI_POSSIBLE_ERROR(val) ? -ENODEV : 0;
+		}
+	} else if (expect > DOE_HYBRID_SPIN_MAX_US) {
+		/* This machine's timers are too coarse for it */
+		mb->expect_us = 0;
+		*status = doe_status(mb);
+		return -EAGAIN;
+	}
+
+	/*
+	 * Spin to the response, up to a quarter past the expected time but
+	 * DOE_HYBRID_SPIN_MAX_US at most, one Status read per microsecond
+	 * (about what one costs on hardware)
+	 */
+	spin = (s64)expect + min_t(u32, expect / 4, DOE_HYBRID_SPIN_MAX_US) -
+	       ktime_us_delta(ktime_get(), start);
+	rc = read_poll_timeout_atomic(doe_status, val,
+				      doe_settled(val, 0, any), 1,
+				      max_t(s64, spin, DOE_SPIN_US), false, mb);
+	*status = val;
+	if (rc) {
+		mb->expect_us = 0;
+		return -EAGAIN;
+	}
+	if (PCI_POSSIBLE_ERROR(val))
+		return -ENODEV;
+	if (!(val & PCI_DOE_STATUS_ERROR))
+		mb->expect_us = (3 * (u64)expect +
+				 ktime_us_delta(ktime_get(), start)) / 4;
+	return 0;
 }
 
 /*
  * Wait for the response to the request just sent.  Once a mailbox has shown
- * how long it takes (@mb->expect_us, at least DOE_HYBRID_MIN_US), sleep
- * through 7/8 of that in one go and poll the rest in steps of 1/8, instead
- * of the dozens of wake-ups of doe_wait()'s growing sleeps: a few wake-ups
- * per exchange, overshoot within 1/8.  A response already there after that
- * first sleep means the device got faster: forget the estimate, so the next
- * exchange measures it again from a spin.
+ * a steady response time of DOE_HYBRID_MIN_US or more (@mb->expect_us), it
+ * is polled hybrid: one sleep meant to end 1/32 of that time (200 us at
+ * most) early, however late this machine's sleeps end (@mb->slack_us, learnt
+ * from them), then a spin on Status.  One wake-up and a short spin instead
+ * of the dozen wake-ups of doe_wait()'s growing sleeps, and the response is
+ * seen within one Status read.  A response already there after the sleep,
+ * or not there after the spin, sends the mailbox back to doe_wait(), whose
+ * last unready Status read gives the next estimate (a lower bound).
  */
 static int doe_wait_response(struct pci_doe_mb *mb, u32 *status)
 {
 	const u32 any = PCI_DOE_STATUS_DATA_OBJECT_READY |
 			PCI_DOE_STATUS_ERROR;
-	ktime_t start = ktime_get();
+	ktime_t start = ktime_get(), unready = 0;
 	u32 expect = mb->expect_us;
-	s64 took;
+	bool no_spin = false;
+	s64 bound;
 	int rc;
 
 	if (expect >= DOE_HYBRID_MIN_US && expect < mb->timeout_us) {
-		unsigned long nap = expect - expect / 8;
-
-		usleep_range(nap, nap + expect / 32);
-		*status = doe_status(mb);
-		if (doe_settled(*status, 0, any)) {
-			mb->expect_us = 0;
+		rc = doe_wait_hybrid(mb, status, start, expect);
+		if (rc != -EAGAIN)
+			return rc;
+		no_spin = true;
+		if (doe_settled(*status, 0, any))
 			return PCI_POSSIBLE_ERROR(*status) ? -ENODEV : 0;
-		}
-	} else {
-		expect = 0;
 	}
 
-	rc = __doe_wait(mb, 0, any, status, start, expect);
+	rc = __doe_wait(mb, 0, any, status, start, no_spin, &unready);
 	if (rc || (*status & PCI_DOE_STATUS_ERROR))
 		return rc;
 
-	took = ktime_us_delta(ktime_get(), start);
-	if (took < DOE_HYBRID_MIN_US)
-		mb->expect_us = 0;
-	else if (!mb->expect_us)
-		mb->expect_us = took;
-	else
-		mb->expect_us = (3 * (u64)mb->expect_us + took) / 4;
+	bound = unready ? ktime_us_delta(unready, start) : 0;
+	mb->expect_us = bound >= DOE_HYBRID_MIN_US ? bound : 0;
 	return 0;
 }
 
@@ -736,6 +794,10 @@ static void doe_sync_user(struct pci_doe_mb *mb)
 {
 	unsigned long flags;
 	bool drained;
+
+	/* Root has not touched the mailbox: the usual case, no lock needed */
+	if (!READ_ONCE(mb->user_writers) && !READ_ONCE(mb->user_touched))
+		return;
 
 	drained = wait_event_timeout(mb->user_wq, !READ_ONCE(mb->user_writers),
 				     msecs_to_jiffies(DOE_USER_DRAIN_MS));
@@ -1569,11 +1631,14 @@ static bool doe_clamp(struct pci_dev *pdev, loff_t *off, size_t *count)
 	return *off + *count > PCI_CFG_SPACE_SIZE;
 }
 
-static bool doe_overlaps(const struct pci_doe_mb *mb, loff_t off,
-			 size_t count)
+/*
+ * A clamped user write [@off, @off + @count) overlaps exactly the mailboxes
+ * whose capability lies in [doe_first_cap(@off), @off + @count - 1]: walk
+ * that range of pci_dev.doe_mbs only.
+ */
+static unsigned long doe_first_cap(loff_t off)
 {
-	return off < mb->cap_offset + PCI_DOE_CAP_SIZEOF &&
-	       off + count > mb->cap_offset;
+	return max_t(loff_t, off - PCI_DOE_CAP_SIZEOF + 1, 0);
 }
 
 static void doe_describe_owners(struct pci_doe_mb *mb, char *buf, size_t len)
@@ -1666,11 +1731,9 @@ int pci_doe_user_write_begin(struct pci_dev *pdev, loff_t off, size_t count,
 	 * the mailboxes it finds alive (see doe_mb_release()).
 	 */
 	rcu_read_lock();
-	xa_for_each(&pdev->doe_mbs, index, mb) {
+	xa_for_each_range(&pdev->doe_mbs, index, mb, doe_first_cap(off),
+			  off + count - 1) {
 		bool warn = false;
-
-		if (!doe_overlaps(mb, off, count))
-			continue;
 
 		spin_lock_irqsave(&mb->lock, flags);
 		if (doe_user_check(mb, file, why, sizeof(why))) {
@@ -1701,9 +1764,9 @@ int pci_doe_user_write_begin(struct pci_dev *pdev, loff_t off, size_t count,
 			    why);
 
 	/* Nothing is written: undo the mailboxes vetted before this one */
-	xa_for_each_range(&pdev->doe_mbs, index, mb, 0, refused->cap_offset - 1)
-		if (doe_overlaps(mb, off, count))
-			doe_user_done(mb, false);
+	xa_for_each_range(&pdev->doe_mbs, index, mb, doe_first_cap(off),
+			  refused->cap_offset - 1)
+		doe_user_done(mb, false);
 	rcu_read_unlock();
 	return -EPERM;
 }
@@ -1725,9 +1788,9 @@ void pci_doe_user_write_end(struct pci_dev *pdev, loff_t off, size_t count)
 		return;
 
 	rcu_read_lock();
-	xa_for_each(&pdev->doe_mbs, index, mb)
-		if (doe_overlaps(mb, off, count))
-			doe_user_done(mb, true);
+	xa_for_each_range(&pdev->doe_mbs, index, mb, doe_first_cap(off),
+			  off + count - 1)
+		doe_user_done(mb, true);
 	rcu_read_unlock();
 }
 EXPORT_SYMBOL_IF_KUNIT(pci_doe_user_write_end);
