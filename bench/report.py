@@ -343,6 +343,7 @@ def main():
             elif tkey in ctl:
                 rel.setdefault(key, []).append(ns / ctl[tkey])
     cfg = {k: statistics.median(v) for k, v in cfg.items()}
+    rel_all = rel
     rel = {k: statistics.median(v) for k, v in rel.items()}
     for op, off, what in (("cfgr", "0x4", "control: Command register read"),
                           ("cfgw", "0x4", "Command register write"),
@@ -359,12 +360,17 @@ def main():
                 rs, rr = rel[k_st], rel[k_rx]
                 d = 100 * (rs - rr) / rr
                 rk = rel.get(("stock", op, off, "0"))
+                # run-to-run noise: how far single tries stray from their median
+                noise = 100 * max(abs(x - m) / m for k, m in ((k_st, rs), (k_rx, rr))
+                                  for x in rel_all[k])
                 note = (f"x read: strict {rs:.2f}, relaxed {rr:.2f}"
                         + (f", stock {rk:.2f}" if rk else "")
-                        + f"; strict vs relaxed {d:+.1f} %")
+                        + f"; strict vs relaxed {d:+.1f} % (tries stray up to"
+                        f" {noise:.0f} %)")
                 targets.append((f"strict ownership, {what}, {own}: < 1 % over"
                                 " relaxed (relative to the read control)",
-                                d < 1, f"{d:+.1f} %"))
+                                None if abs(d) < noise else d < 1,
+                                f"{d:+.1f} %, tries stray up to {noise:.0f} %"))
             t.add(f"{what}, {own}", f"{st:.0f} / {rx:.0f}",
                   f"{sk:.0f}" if sk else "-", ratio(st, sk), "", note)
 
@@ -380,9 +386,12 @@ def main():
                         "identical" if same else "differ"))
     text += "\n\nTargets (issue 5)\n"
     for name, ok, got in targets:
-        text += f"  [{'met' if ok else 'MISSED'}] {name}: {got}\n"
+        mark = "within noise" if ok is None else "met" if ok else "MISSED"
+        text += f"  [{mark}] {name}: {got}\n"
     met = sum(1 for _, ok, _ in targets if ok)
-    text += f"  {met} of {len(targets)} met\n"
+    noisy = sum(1 for _, ok, _ in targets if ok is None)
+    text += (f"  {met} of {len(targets)} met"
+             + (f", {noisy} not resolved by the noise" if noisy else "") + "\n")
     print(text)
     with open(f"{a.out}/table.txt", "w") as f:
         f.write(text)
@@ -402,7 +411,7 @@ def main():
                    "access_cost_ns": {f"{d} {o}": v for (d, o), v in cost.items()},
                    "table": t.rows, "latency": lat_rows, "throughput": tput_rows,
                    "enumeration": enum_rows,
-                   "targets": [{"target": n, "met": ok, "measured": g}
+                   "targets": [{"target": n, "met": ok, "measured": g}  # None: within noise
                                for n, ok, g in targets],
                    "measurements": blocks}, f, indent=1)
     plot(a.out, lat_rows)
