@@ -838,6 +838,11 @@ static void doe_work(struct work_struct *work)
 		doe_sync_user(mb);
 		rv = doe_run(mb, task);
 		doe_finish(mb, task, rv, false);
+		/*
+		 * A long queue on a fast device never sleeps: let other work,
+		 * e.g. the items of other mailboxes, have the CPU meanwhile
+		 */
+		cond_resched();
 	}
 }
 
