@@ -125,11 +125,14 @@ if [ "$rows" = all ]; then
 			list=$(echo "$bdfs" | cut -d' ' -f2-$((nmb + 1)))
 			for mode in sync async; do
 				[ $mode = async ] && [ "$has_async" = 0 ] && continue
-				# CPU-bound at 0 us: more exchanges for a stable figure
+				# CPU-bound at 0 us: more exchanges, three tries
 				if [ $lat = 0 ]; then n=$(reps 2000); else n=$(reps 200); fi
-				# shellcheck disable=SC2086 # $list: one argument per function
-				bench row=tput lat_us=$lat mailboxes=$nmb mode=$mode reps="$n" -- \
-					tput $mode "$n" $list && echo "@@BENCH end"
+				for try in 1 2 3; do
+					[ $lat != 0 ] && [ $try != 1 ] && break
+					# shellcheck disable=SC2086 # $list: one argument per function
+					bench row=tput lat_us=$lat mailboxes=$nmb mode=$mode try=$try reps="$n" -- \
+						tput $mode "$n" $list && echo "@@BENCH end"
+				done
 			done
 		done
 	done

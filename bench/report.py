@@ -273,25 +273,28 @@ def main():
                         o["cpu_pct_of_core"] < 10, f"{o['cpu_pct_of_core']:.1f} %"))
 
     t.section("4. Throughput, 64-dword echoes/s, N simulated mailboxes busy at "
-              "once (ours: async; sync in the note; limit: N x 1/latency)")
+              "once (ours: async; sync in the note; limit: N x 1/latency;"
+              " at 0 us the median of 3 tries)")
     tput_rows = []
     for lat in (0, 1000):
         base = {}
         for n in (1, 2, 4, 8):
-            o = one(kernel="ours", row="tput", lat_us=lat, mailboxes=n,
-                    mode="async")
-            os_ = one(kernel="ours", row="tput", lat_us=lat, mailboxes=n,
-                      mode="sync")
-            s = one(kernel="stock", row="tput", lat_us=lat, mailboxes=n,
-                    mode="sync")
-            if not o or not s or not os_:
+            runs = {k: find(kernel=kern, row="tput", lat_us=lat, mailboxes=n,
+                            mode=mode)
+                    for k, kern, mode in (("ours", "ours", "async"),
+                                          ("ours_sync", "ours", "sync"),
+                                          ("stock", "stock", "sync"))}
+            if not all(runs.values()):
                 continue
             rate = {}
-            for k, b in (("ours", o), ("ours_sync", os_), ("stock", s)):
-                rate[k] = n * int(b["reps"]) / (b["ns"] / 1e9)
-                if b.get("errors"):
-                    sys.exit(f"report.py: {k} tput lat {lat} n {n}: "
-                             f"{b['errors']} bad exchanges")
+            for k, bl in runs.items():
+                for b in bl:
+                    if b.get("errors"):
+                        sys.exit(f"report.py: {k} tput lat {lat} n {n}: "
+                                 f"{b['errors']} bad exchanges")
+                # the median of the tries
+                rate[k] = statistics.median(n * int(b["reps"]) / (b["ns"] / 1e9)
+                                            for b in bl)
             if n == 1:
                 base = rate
             eff = {k: rate[k] / (n * base[k]) for k in rate}
