@@ -495,6 +495,42 @@ TEST_F(sim, length_max_full)
 	EXPECT_EQ(4, echo(fn, 0, NULL));
 }
 
+/*
+ * A device whose response time swings between slow, fast and slow again:
+ * the library learns a steady response time and polls around it, so this
+ * walks the paths where its guess is too long (the response is there after
+ * the first sleep) and too short (not there after the spin).  Every
+ * exchange must still succeed, with no abort and no timeout.  Speed is
+ * make bench's business; this checks that the guessing never costs a
+ * result.
+ */
+TEST_F(sim, latency_changes)
+{
+	static const unsigned int lat_us[] = {
+		2000, 2000, 2000, 2000, 10, 10, 10, 300, 300, 300, 300, 5000,
+		5000, 5000, 0, 0, 1000, 1000, 1000, 1000, 60, 60, 3000, 100,
+	};
+	const struct sim_fn *fn = &self->fn;
+	unsigned int i, bad = 0;
+	int rc;
+
+	ASSERT_EQ(0, sim_knob(fn, 0, "counters", "0"));
+	for (i = 0; i < ARRAY_SIZE(lat_us); i++) {
+		ASSERT_EQ(0, sim_knob(fn, 0, "latency_us", "%u", lat_us[i]));
+		rc = echo(fn, 0, NULL);
+		if (rc != 4) {
+			ksft_print_msg("exchange %u at %u us: %s\n", i,
+				       lat_us[i], sim_result(rc));
+			bad++;
+		}
+	}
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, sim_knob_key(fn, 0, "counters", "aborts"));
+	EXPECT_EQ(0, sim_doe_attr(fn, 0, "timeouts"));
+	EXPECT_EQ(0, sim_doe_attr(fn, 0, "errors"));
+	ASSERT_EQ(0, sim_knob(fn, 0, "latency_us", "0"));
+}
+
 TEST_F(sim, fuzz_short)
 {
 	const struct sim_fn *fn = &self->fn;
