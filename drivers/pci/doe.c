@@ -394,11 +394,18 @@ static int doe_wait_hybrid(struct pci_doe_mb *mb, u32 *status, ktime_t start,
 	int rc;
 
 	if (nap >= DOE_SLEEP_MIN_US) {
-		s64 late;
+		ktime_t end = ktime_add_us(start, nap);
+		s64 left = nap, late;
 
-		usleep_range(nap, nap + 1);
-		late = ktime_us_delta(ktime_get(), start) - nap;
-		late = clamp_t(s64, late, 0, expect);
+		/* In steps, so that removal is noticed as in __doe_wait() */
+		do {
+			left = min_t(s64, left, DOE_SLEEP_MAX_US);
+			usleep_range(left, left + 1);
+			if (doe_dead(mb))
+				return -ENODEV;
+			left = ktime_us_delta(end, ktime_get());
+		} while (left >= DOE_SLEEP_MIN_US);
+		late = clamp_t(s64, -left, 0, expect);
 		mb->slack_us = (3 * mb->slack_us + late) / 4;
 		val = doe_status(mb);
 		if (doe_settled(val, 0, any)) {
