@@ -773,7 +773,7 @@ static void doe_finish(struct pci_doe_mb *mb, struct pci_doe_task *task,
 
 	atomic_long_inc(&mb->exchanges);
 	trace_pci_doe_complete(mb->pdev, mb->cap_offset, task, rv,
-			       ktime_get_ns() - task->submitted, mb->accesses);
+			       mb->accesses);
 
 	spin_lock_irqsave(&mb->lock, flags);
 	task->rv = rv;
@@ -873,6 +873,53 @@ static bool doe_check_task(struct pci_doe_mb *mb, struct pci_doe_task *task)
 	return true;
 }
 
+/*
+ * Accept a checked @task on @mb: from now on it owns the mailbox and its
+ * callback runs exactly once.  With @may_run, the caller takes the device
+ * itself if the mailbox is idle (nothing running, nothing queued, so FIFO
+ * order holds): no hand-off to the work item and back, two wake-ups that
+ * are the largest cost of a fast exchange.
+ *
+ * Return: 1 if the caller must now run the task (@may_run), 0 if it was
+ * queued, -ENODEV if the function is going away, -EBUSY if root holds the
+ * mailbox.
+ */
+static int doe_accept(struct pci_doe_mb *mb, struct pci_doe_task *task,
+		      bool may_run)
+{
+	unsigned long flags;
+	int rc = 0;
+
+	spin_lock_irqsave(&mb->lock, flags);
+	if (test_bit(DOE_MB_DEAD, &mb->flags)) {
+		rc = -ENODEV;
+	} else if (mb->holder) {
+		rc = -EBUSY;
+	} else {
+		task->mb = mb;
+		task->rv = 0;
+		task->submitted = ktime_get_ns();
+		mb->kernel_tasks++;
+		trace_pci_doe_submit(mb->pdev, mb->cap_offset, task);
+		if (may_run && !mb->running && list_empty(&mb->queue)) {
+			task->state = DOE_TASK_RUNNING;
+			mb->running = task;
+			rc = 1;
+		} else {
+			task->state = DOE_TASK_QUEUED;
+			list_add_tail(&task->node, &mb->queue);
+			/* Under the lock, so removal cannot miss this work */
+			queue_work(system_unbound_wq, &mb->work);
+		}
+	}
+	spin_unlock_irqrestore(&mb->lock, flags);
+
+	if (rc == -EBUSY)
+		doe_dbg(mb, "%04x:%02x refused: root holds the mailbox\n",
+			task->vendor, task->type);
+	return rc;
+}
+
 /**
  * pci_doe_submit() - Queue an asynchronous DOE exchange
  * @mb: mailbox, from pci_find_doe_mailbox() or pci_doe_find_mailbox_at()
@@ -893,37 +940,9 @@ static bool doe_check_task(struct pci_doe_mb *mb, struct pci_doe_task *task)
  */
 int pci_doe_submit(struct pci_doe_mb *mb, struct pci_doe_task *task)
 {
-	unsigned long flags;
-	int rc = 0;
-
-	if (!mb || !task)
+	if (!mb || !task || !doe_check_task(mb, task))
 		return -EINVAL;
-	if (!doe_check_task(mb, task))
-		return -EINVAL;
-
-	task->mb = mb;
-	task->rv = 0;
-	task->submitted = ktime_get_ns();
-
-	spin_lock_irqsave(&mb->lock, flags);
-	if (test_bit(DOE_MB_DEAD, &mb->flags)) {
-		rc = -ENODEV;
-	} else if (mb->holder) {
-		rc = -EBUSY;
-	} else {
-		mb->kernel_tasks++;
-		task->state = DOE_TASK_QUEUED;
-		list_add_tail(&task->node, &mb->queue);
-		trace_pci_doe_submit(mb->pdev, mb->cap_offset, task);
-		/* Under the lock, so removal cannot miss this work */
-		queue_work(system_unbound_wq, &mb->work);
-	}
-	spin_unlock_irqrestore(&mb->lock, flags);
-
-	if (rc == -EBUSY)
-		doe_dbg(mb, "%04x:%02x refused: root holds the mailbox\n",
-			task->vendor, task->type);
-	return rc;
+	return min(doe_accept(mb, task, false), 0);
 }
 EXPORT_SYMBOL_GPL(pci_doe_submit);
 
@@ -966,8 +985,7 @@ int pci_doe_cancel(struct pci_doe_task *task)
 
 	if (!rc) {
 		trace_pci_doe_complete(mb->pdev, mb->cap_offset, task,
-				       -ECANCELED,
-				       ktime_get_ns() - task->submitted, 0);
+				       -ECANCELED, 0);
 		task->complete(task);
 	}
 	return rc;
@@ -978,40 +996,6 @@ static void doe_sync_done(struct pci_doe_task *task)
 {
 	/* The waiter may return and free the task once this is done */
 	complete(task->private);
-}
-
-/*
- * Run @task in the caller's context if the mailbox is idle: nothing running,
- * nothing queued, so FIFO order holds, and no hand-off to the work item and
- * back (two wake-ups, the largest cost of a fast exchange).  @task has
- * passed doe_check_task().  Return: false if the task must be queued
- * instead (also for every refusal, so that pci_doe_submit() gives the
- * errno).
- */
-static bool doe_run_inline(struct pci_doe_mb *mb, struct pci_doe_task *task)
-{
-	unsigned long flags;
-	bool idle;
-
-	spin_lock_irqsave(&mb->lock, flags);
-	idle = !test_bit(DOE_MB_DEAD, &mb->flags) && !mb->holder &&
-	       !mb->running && list_empty(&mb->queue);
-	if (idle) {
-		task->mb = mb;
-		task->rv = 0;
-		task->submitted = ktime_get_ns();
-		task->state = DOE_TASK_RUNNING;
-		mb->kernel_tasks++;
-		mb->running = task;
-		trace_pci_doe_submit(mb->pdev, mb->cap_offset, task);
-	}
-	spin_unlock_irqrestore(&mb->lock, flags);
-	if (!idle)
-		return false;
-
-	doe_sync_user(mb);
-	doe_finish(mb, task, doe_run(mb, task), true);
-	return true;
 }
 
 /**
@@ -1060,10 +1044,12 @@ int pci_doe(struct pci_doe_mb *mb, u16 vendor, u8 type,
 
 	if (!mb || !doe_check_task(mb, &task))
 		return -EINVAL;
-	if (!doe_run_inline(mb, &task)) {
-		rc = pci_doe_submit(mb, &task);
-		if (rc)
-			return rc;
+	rc = doe_accept(mb, &task, true);
+	if (rc < 0)
+		return rc;
+	if (rc) {
+		doe_sync_user(mb);
+		doe_finish(mb, &task, doe_run(mb, &task), true);
 	}
 
 	wait_for_completion(&done);
@@ -1184,7 +1170,6 @@ static int doe_discover_one(struct pci_doe_mb *mb, u8 index,
 		rc = doe_run(mb, &task);
 		atomic_long_inc(&mb->exchanges);
 		trace_pci_doe_complete(mb->pdev, mb->cap_offset, &task, rc,
-				       ktime_get_ns() - task.submitted,
 				       mb->accesses);
 		if (rc >= 0 || rc == -ENODEV)
 			break;

@@ -12,6 +12,7 @@
 #if !defined(_TRACE_PCI_DOE_H) || defined(TRACE_HEADER_MULTI_READ)
 #define _TRACE_PCI_DOE_H
 
+#include <linux/ktime.h>
 #include <linux/pci.h>
 #include <linux/pci-doe.h>
 #include <linux/tracepoint.h>
@@ -42,9 +43,9 @@ TRACE_EVENT(pci_doe_submit,
 
 TRACE_EVENT(pci_doe_complete,
 	    TP_PROTO(struct pci_dev *pdev, u16 offset,
-		     const struct pci_doe_task *task, int rv, u64 latency_ns,
+		     const struct pci_doe_task *task, int rv,
 		     unsigned int accesses),
-	    TP_ARGS(pdev, offset, task, rv, latency_ns, accesses),
+	    TP_ARGS(pdev, offset, task, rv, accesses),
 	    TP_STRUCT__entry(__string(dev, pci_name(pdev))
 			     __field(const void *, task)
 			     __field(u64, latency_ns)
@@ -55,7 +56,9 @@ TRACE_EVENT(pci_doe_complete,
 			     __field(u8, type)),
 	    TP_fast_assign(__assign_str(dev);
 			   __entry->task = task;
-			   __entry->latency_ns = latency_ns;
+			   /* only when tracing: not on every exchange */
+			   __entry->latency_ns = ktime_get_ns() -
+						 task->submitted;
 			   __entry->rv = rv;
 			   __entry->accesses = accesses;
 			   __entry->offset = offset;
