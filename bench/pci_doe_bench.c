@@ -203,9 +203,41 @@ static u64 bench_idle_us(void)
 	return sum;
 }
 
+/* A window of time whose CPU use is reported, see bench_cpu_out() */
+struct bench_cpu {
+	u64 wall_ns;
+	u64 idle_us;
+};
+
+static void bench_cpu_start(struct bench_cpu *c)
+{
+	c->idle_us = bench_idle_us();
+	c->wall_ns = ktime_get_ns();
+}
+
+/* "cpu WALL_NS IDLE_US NR_CPUS" of the window that began at bench_cpu_start() */
+static void bench_cpu_out(const struct bench_cpu *c)
+{
+	u64 wall = ktime_get_ns() - c->wall_ns;
+
+	bench_out("cpu %llu %llu %u\n", wall, bench_idle_us() - c->idle_us,
+		  num_online_cpus());
+}
+
+static void bench_samples_out(unsigned int errors, const u64 *ns,
+			      unsigned int reps)
+{
+	unsigned int i;
+
+	bench_out("errors %u\nns", errors);
+	for (i = 0; i < reps; i++)
+		bench_out(" %llu", ns[i]);
+	bench_out("\n");
+}
+
 static int bench_lat(const char *bdf, const char *kind, unsigned int reps)
 {
-	u64 wall, idle;
+	struct bench_cpu cpu;
 	struct pci_doe_mb *mb;
 	struct pci_dev *pdev;
 	struct bench_xchg x;
@@ -229,8 +261,7 @@ static int bench_lat(const char *bdf, const char *kind, unsigned int reps)
 	}
 	for (i = 0; i < BENCH_WARMUP; i++)
 		bench_xchg_once(mb, &x);
-	idle = bench_idle_us();
-	wall = ktime_get_ns();
+	bench_cpu_start(&cpu);
 	for (i = 0; i < reps; i++) {
 		u64 t0 = ktime_get_ns();
 
@@ -240,13 +271,8 @@ static int bench_lat(const char *bdf, const char *kind, unsigned int reps)
 			errors++;
 		cond_resched();
 	}
-	wall = ktime_get_ns() - wall;
-	idle = bench_idle_us() - idle;
-	bench_out("errors %u\ncpu %llu %llu %u\nns", errors, wall, idle,
-		  num_online_cpus());
-	for (i = 0; i < reps; i++)
-		bench_out(" %llu", ns[i]);
-	bench_out("\n");
+	bench_cpu_out(&cpu);
+	bench_samples_out(errors, ns, reps);
 	rc = 0;
 free:
 	kvfree(ns);
@@ -258,44 +284,36 @@ put:
 
 static int bench_idle(unsigned int ms)
 {
-	u64 wall, idle;
+	struct bench_cpu cpu;
 
 	if (!ms || ms > 60000)
 		return -EINVAL;
-	idle = bench_idle_us();
-	wall = ktime_get_ns();
+	bench_cpu_start(&cpu);
 	msleep(ms);
-	wall = ktime_get_ns() - wall;
-	bench_out("cpu %llu %llu %u\n", wall, bench_idle_us() - idle,
-		  num_online_cpus());
+	bench_cpu_out(&cpu);
 	return 0;
 }
 
 static int bench_sleep(unsigned int us, unsigned int reps)
 {
-	u64 wall, idle, *ns;
+	struct bench_cpu cpu;
 	unsigned int i;
+	u64 *ns;
 
 	if (!us || us > USEC_PER_SEC || !reps || reps > BENCH_MAX_REPS)
 		return -EINVAL;
 	ns = kvcalloc(reps, sizeof(*ns), GFP_KERNEL);
 	if (!ns)
 		return -ENOMEM;
-	idle = bench_idle_us();
-	wall = ktime_get_ns();
+	bench_cpu_start(&cpu);
 	for (i = 0; i < reps; i++) {
 		u64 t0 = ktime_get_ns();
 
 		usleep_range(us, us + 1);
 		ns[i] = ktime_get_ns() - t0;
 	}
-	wall = ktime_get_ns() - wall;
-	idle = bench_idle_us() - idle;
-	bench_out("errors 0\ncpu %llu %llu %u\nns", wall, idle,
-		  num_online_cpus());
-	for (i = 0; i < reps; i++)
-		bench_out(" %llu", ns[i]);
-	bench_out("\n");
+	bench_cpu_out(&cpu);
+	bench_samples_out(0, ns, reps);
 	kvfree(ns);
 	return 0;
 }
