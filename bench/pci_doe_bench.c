@@ -498,23 +498,41 @@ out:
 	return rc;
 }
 
+#if BENCH_OURS
+/* The claim "claim BDF" holds until "release BDF"; under bench_lock */
+static struct pci_doe_claim *bench_held;
+#endif
+
 static int bench_claim(const char *bdf, bool claim)
 {
 #if BENCH_OURS
+	struct pci_doe_claim *c;
 	struct pci_doe_mb *mb;
 	struct pci_dev *pdev;
 	int rc;
 
+	if (!claim) {
+		if (!bench_held)
+			return -ENOENT;
+		pci_doe_release(bench_held);
+		bench_held = NULL;
+		return 0;
+	}
+	if (bench_held)
+		return -EBUSY;
 	rc = bench_get_dev(bdf, &pdev);
 	if (rc)
 		return rc;
 	mb = bench_find_mb(pdev, VID_PCI_SIG, TYPE_DISCOVERY);
-	if (!mb)
+	if (!mb) {
 		rc = -ENOENT;
-	else if (claim)
-		rc = pci_doe_claim(mb, KBUILD_MODNAME);
-	else
-		pci_doe_release(mb, KBUILD_MODNAME);
+	} else {
+		c = pci_doe_claim(mb, KBUILD_MODNAME);
+		if (IS_ERR(c))
+			rc = PTR_ERR(c);
+		else
+			bench_held = c;
+	}
 	pci_dev_put(pdev);
 	return rc;
 #else

@@ -13,11 +13,12 @@
  * test_result and reset.  tools/testing/selftests/pci_doe/README documents
  * every file.
  *
- * Mailbox pointers are only valid while their PCI function is on the bus
- * (see pci_doe_find_mailbox_at()).  This module looks a function up by name
- * for every action, under test_doe_remove_sem, and a bus notifier takes
- * that semaphore for writing once a function has left the bus and before
- * the PCI core destroys its mailboxes, dropping the claims held on them.
+ * A mailbox may be used as long as a reference on its PCI function is held
+ * (see pci_find_doe_mailbox()): this module looks a function up by name,
+ * with a reference, for every action, and a claim holds what it needs by
+ * itself.  Once a function is removed its exchanges fail with -ENODEV, and
+ * its claims stay until released (trigger_release, reset), which is safe
+ * then too.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -33,10 +34,8 @@
 #include <linux/list.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
-#include <linux/notifier.h>
 #include <linux/pci.h>
 #include <linux/pci-doe.h>
-#include <linux/rwsem.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -92,14 +91,17 @@ struct test_doe_target {
 /**
  * struct test_doe_claim - one claim this module holds
  * @node: entry in test_doe_claims
- * @pdev: function of @mb, referenced
- * @mb: mailbox claimed
+ * @claim: the claim, which keeps its mailbox and function allocated
+ * @device: name of the function, so that the claim can be released after
+ *	the function is gone
+ * @offset: config offset of the mailbox
  * @owner: name the claim was taken with
  */
 struct test_doe_claim {
 	struct list_head node;
-	struct pci_dev *pdev;
-	struct pci_doe_mb *mb;
+	struct pci_doe_claim *claim;
+	char device[TEST_DOE_NAME_LEN];
+	u16 offset;
 	char owner[];
 };
 
@@ -116,14 +118,6 @@ struct test_doe_async {
 	bool done;
 	u8 buf[];
 };
-
-/*
- * Held for reading while a mailbox pointer is looked up and used, for
- * writing by the bus notifier when a function has left the bus: once the
- * notifier has it, no action uses that function's mailboxes any more.
- * Taken before test_doe_mutex.
- */
-static DECLARE_RWSEM(test_doe_remove_sem);
 
 /*
  * Protects the configuration (test_doe_config), the result of the last
@@ -353,17 +347,15 @@ static int test_doe_parse_trigger(char *buf, struct test_doe_target *t,
 /* ---- mailbox lookup ---- */
 
 /*
- * Find the mailbox of @t.  The caller holds test_doe_remove_sem for
- * reading until it is done with the mailbox, then drops *@pdev with
- * pci_dev_put().
+ * Find the mailbox of @t.  The reference on *@pdev keeps the mailbox
+ * usable (a removed one fails with -ENODEV); the caller drops it with
+ * pci_dev_put() when done with the mailbox.
  */
 static struct pci_doe_mb *test_doe_find(const struct test_doe_target *t,
 					struct pci_dev **pdev)
 {
 	struct pci_doe_mb *mb;
 	struct device *dev;
-
-	lockdep_assert_held(&test_doe_remove_sem);
 
 	if (!t->device[0])
 		return ERR_PTR(-ENODEV);
@@ -389,9 +381,8 @@ static void test_doe_claim_drop(struct test_doe_claim *c)
 {
 	lockdep_assert_held(&test_doe_mutex);
 
-	pci_doe_release(c->mb, c->owner);
+	pci_doe_release(c->claim);
 	list_del(&c->node);
-	pci_dev_put(c->pdev);
 	kfree(c);
 }
 
@@ -401,112 +392,66 @@ static int test_doe_claim(struct test_doe_target *t)
 	struct pci_doe_mb *mb;
 	struct pci_dev *pdev;
 	size_t len = strlen(t->owner) + 1;
-	int rc;
+	int rc = 0;
 
 	c = kzalloc(struct_size(c, owner, len), GFP_KERNEL);
 	if (!c)
 		return -ENOMEM;
 	memcpy(c->owner, t->owner, len);
+	strscpy(c->device, t->device);
 
-	down_read(&test_doe_remove_sem);
 	mb = test_doe_find(t, &pdev);
 	if (IS_ERR(mb)) {
-		rc = PTR_ERR(mb);
-		goto out;
+		kfree(c);
+		return PTR_ERR(mb);
+	}
+	c->offset = pci_doe_mailbox_offset(mb);
+	c->claim = pci_doe_claim(mb, c->owner);
+	/* The claim holds the function by itself */
+	pci_dev_put(pdev);
+	if (IS_ERR(c->claim)) {
+		rc = PTR_ERR(c->claim);
+		kfree(c);
+		return rc;
 	}
 
-	rc = pci_doe_claim(mb, c->owner);
-	if (rc) {
-		pci_dev_put(pdev);
-		goto out;
-	}
-	c->pdev = pdev;
-	c->mb = mb;
 	mutex_lock(&test_doe_mutex);
 	list_add_tail(&c->node, &test_doe_claims);
 	mutex_unlock(&test_doe_mutex);
-	c = NULL;
-out:
-	up_read(&test_doe_remove_sem);
-	kfree(c);
-	return rc;
+	return 0;
 }
 
+/*
+ * Drop the latest claim of @t's owner on @t's device (and mailbox, if
+ * @t->offset is set), looked up by name: the function may be gone.
+ */
 static int test_doe_release(struct test_doe_target *t)
 {
 	struct test_doe_claim *c, *found = NULL;
-	struct pci_doe_mb *mb;
-	struct pci_dev *pdev;
-	int rc = 0;
 
-	down_read(&test_doe_remove_sem);
-	mb = test_doe_find(t, &pdev);
-	if (IS_ERR(mb)) {
-		rc = PTR_ERR(mb);
-		goto out;
-	}
-	pci_dev_put(pdev);
-
-	mutex_lock(&test_doe_mutex);
-	/* The latest claim of that name on that mailbox */
+	guard(mutex)(&test_doe_mutex);
 	list_for_each_entry_reverse(c, &test_doe_claims, node) {
-		if (c->mb == mb && !strcmp(c->owner, t->owner)) {
+		if (!strcmp(c->device, t->device) &&
+		    !strcmp(c->owner, t->owner) &&
+		    (!t->offset || c->offset == t->offset)) {
 			found = c;
 			break;
 		}
 	}
-	if (found)
-		test_doe_claim_drop(found);
-	else
-		rc = -ENOENT;
-	mutex_unlock(&test_doe_mutex);
-out:
-	up_read(&test_doe_remove_sem);
-	return rc;
+	if (!found)
+		return -ENOENT;
+	test_doe_claim_drop(found);
+	return 0;
 }
 
 static void test_doe_release_all(void)
 {
 	struct test_doe_claim *c, *tmp;
 
-	down_read(&test_doe_remove_sem);
-	mutex_lock(&test_doe_mutex);
+	guard(mutex)(&test_doe_mutex);
 	list_for_each_entry_safe(c, tmp, &test_doe_claims, node)
 		test_doe_claim_drop(c);
-	mutex_unlock(&test_doe_mutex);
-	up_read(&test_doe_remove_sem);
 }
-
-/*
- * A PCI function left the bus; its mailboxes are destroyed once this
- * returns.  Wait for the actions using them and drop the claims on them.
- */
-static int test_doe_bus_notify(struct notifier_block *nb,
-			       unsigned long action, void *data)
-{
-	struct pci_dev *pdev = to_pci_dev((struct device *)data);
-	struct test_doe_claim *c, *tmp;
-
-	if (action != BUS_NOTIFY_REMOVED_DEVICE)
-		return NOTIFY_DONE;
-
-	down_write(&test_doe_remove_sem);
-	mutex_lock(&test_doe_mutex);
-	list_for_each_entry_safe(c, tmp, &test_doe_claims, node) {
-		if (c->pdev != pdev)
-			continue;
-		pci_info(pdev, "DOE mailbox %#x: removed, dropping claim of %s\n",
-			 pci_doe_mailbox_offset(c->mb), c->owner);
-		test_doe_claim_drop(c);
-	}
-	mutex_unlock(&test_doe_mutex);
-	up_write(&test_doe_remove_sem);
-	return NOTIFY_OK;
-}
-
-static struct notifier_block test_doe_nb = {
-	.notifier_call = test_doe_bus_notify,
-};
 
 /* ---- synchronous exchanges and streams ---- */
 
@@ -521,7 +466,6 @@ static int test_doe_exchange_once(struct test_doe_target *t, u8 *rsp)
 	struct pci_dev *pdev;
 	int rc;
 
-	guard(rwsem_read)(&test_doe_remove_sem);
 	mb = test_doe_find(t, &pdev);
 	if (IS_ERR(mb))
 		return PTR_ERR(mb);
@@ -705,11 +649,10 @@ static int test_doe_async(struct test_doe_target *t, unsigned long count)
 		list_add_tail(&a->node, &batch);
 	}
 
-	down_read(&test_doe_remove_sem);
 	mb = test_doe_find(t, &pdev);
 	if (IS_ERR(mb)) {
 		rc = PTR_ERR(mb);
-		goto out_unlock;
+		goto out_free;
 	}
 
 	list_for_each_entry_safe(a, tmp, &batch, node) {
@@ -737,8 +680,6 @@ static int test_doe_async(struct test_doe_target *t, unsigned long count)
 		break;
 	}
 	pci_dev_put(pdev);
-out_unlock:
-	up_read(&test_doe_remove_sem);
 out_free:
 	list_for_each_entry_safe(a, tmp, &batch, node)
 		kvfree(a);
@@ -1115,14 +1056,10 @@ static int __init test_doe_init(void)
 	if (!test_doe_config.request)
 		return -ENOMEM;
 
-	rc = bus_register_notifier(&pci_bus_type, &test_doe_nb);
-	if (rc)
-		goto err_free;
-
 	test_doe_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	if (IS_ERR(test_doe_dir)) {
 		rc = PTR_ERR(test_doe_dir);
-		goto err_notifier;
+		goto err_free;
 	}
 	for (i = 0; i < ARRAY_SIZE(test_doe_files); i++) {
 		const struct test_doe_file *f = &test_doe_files[i];
@@ -1133,8 +1070,6 @@ static int __init test_doe_init(void)
 	}
 	return 0;
 
-err_notifier:
-	bus_unregister_notifier(&pci_bus_type, &test_doe_nb);
 err_free:
 	test_doe_target_free(&test_doe_config);
 	return rc;
@@ -1149,7 +1084,6 @@ static void __exit test_doe_exit(void)
 	wait_event(test_doe_async_wq, test_doe_async_idle());
 	test_doe_async_collect();
 	test_doe_release_all();
-	bus_unregister_notifier(&pci_bus_type, &test_doe_nb);
 
 	test_doe_target_free(&test_doe_config);
 	kvfree(test_doe_response);

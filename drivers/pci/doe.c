@@ -19,12 +19,16 @@
  *
  * Ownership: two requesters writing one mailbox corrupt each other, and the
  * specification has no arbitration.  A mailbox is owned by the kernel while
- * it has named claims (pci_doe_claim()) or tasks queued or running; root
- * userspace writes to its registers are then refused, per the policy chosen
- * with CONFIG_PCI_DOE_STRICT and "pci_doe.policy=".  Root may take a mailbox
- * nobody in the kernel owns for as long as a /proc/bus/pci file stays open
- * (PCIIOC_DOE_TAKE); kernel users get -EBUSY meanwhile.  The library notes
- * every root write and aborts the mailbox before its next kernel exchange.
+ * it has claims (pci_doe_claim()) or tasks queued or running; root userspace
+ * writes to its registers are then refused, per the policy chosen with
+ * CONFIG_PCI_DOE_STRICT and "pci_doe.policy=".  The decision is taken in
+ * pci_user_write_config_*(), where every root write path ends, under
+ * pci_lock with the offset the access really uses, and the kernel changes a
+ * mailbox's ownership under pci_lock too: a root write either lands before
+ * the kernel takes the mailbox (and is then aborted away first) or is
+ * refused, whatever userspace does with its buffer meanwhile.  Root may take
+ * a mailbox nobody in the kernel owns for as long as a /proc/bus/pci file
+ * stays open (PCIIOC_DOE_TAKE); kernel users get -EBUSY meanwhile.
  */
 
 #include <linux/bitfield.h>
@@ -43,7 +47,6 @@
 #include <linux/panic.h>
 #include <linux/pci.h>
 #include <linux/pci-doe.h>
-#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -80,9 +83,14 @@
 /* While draining a long response, check for removal this often (dwords) */
 #define DOE_DRAIN_CHECK_DW	256
 
+/*
+ * Data Object Ready still set after the last dword of a response: give a
+ * device this long to clear it before calling the object longer than its
+ * Length (the spec gives no figure; a few Status reads on hardware)
+ */
+#define DOE_READY_CLEAR_US	100
+
 #define DOE_PROT_DISCOVERY	0x00
-/* Wait at most this long for root's config writes in progress to finish */
-#define DOE_USER_DRAIN_MS	1000
 
 /* Userspace write policy, see Documentation/driver-api/pci/doe.rst */
 enum pci_doe_policy {
@@ -145,16 +153,38 @@ struct pci_doe_protocol {
 	u8 type;
 };
 
-/* One named kernel claim on a mailbox, see pci_doe_claim() */
-struct doe_claim {
+/**
+ * struct pci_doe_claim - a kernel claim on a mailbox, see pci_doe_claim()
+ * @mb: the mailbox; the claim holds a reference on its PCI function, which
+ *	keeps the mailbox allocated, so that releasing after removal is safe
+ * @node: entry in pci_doe_mb.claims, under pci_doe_mb.lock
+ * @owner: name shown to root
+ */
+struct pci_doe_claim {
+	struct pci_doe_mb *mb;
 	struct list_head node;
-	unsigned int count;
 	char owner[];
+};
+
+/*
+ * A completion callback being called outside the completion work item's
+ * queue (or by it); on the caller's stack, listed in pci_doe_mb.calling so
+ * that pci_doe_wait() can tell when the callback has returned without
+ * touching the task.
+ */
+struct doe_calling {
+	struct list_head node;
+	struct pci_doe_task *task;
+	struct task_struct *thread;
 };
 
 /**
  * struct pci_doe_mb - one DOE mailbox of a PCI function
- * @pdev: function the mailbox belongs to
+ * @pdev: function the mailbox belongs to.  The mailbox lives as long as the
+ *	function's struct pci_dev: removal only kills it (pci_doe_destroy()),
+ *	the function's release frees it (pci_doe_free()), so whoever holds a
+ *	reference on @pdev may use the mailbox and gets -ENODEV once it is
+ *	removed
  * @cap_offset: config space offset of the DOE extended capability
  * @cap_version: capability version, selects the Discovery version
  * @timeout_us: budget for each wait on the device; DOE_TIMEOUT_US except in
@@ -162,31 +192,39 @@ struct doe_claim {
  * @nr_prots: number of entries in @prots
  * @prots: protocols found by Discovery; written once before the mailbox is
  *	published in pci_dev.doe_mbs, read-only afterwards
- * @lock: protects @queue, @flags changes that must be ordered against
- *	queueing, the state of every task on @queue or running, and all the
- *	ownership fields from @claims to @user_touched
+ * @lock: protects @queue, @done, @calling, @flags changes that must be
+ *	ordered against queueing, the state of every task on a list or
+ *	running, @claims, @nr_claims, @kernel_tasks and @holder*
  * @queue: tasks accepted and not yet started, oldest first
+ * @done: tasks whose exchange has ended and whose callback @cb_work has not
+ *	called yet, in completion order
+ * @calling: callbacks being called right now (struct doe_calling)
  * @flags: DOE_MB_* bits; set under @lock, may be tested without it
- * @claims: named kernel claims (struct doe_claim)
- * @nr_claims: sum of the counts of @claims
+ * @claims: kernel claims (struct pci_doe_claim)
+ * @nr_claims: number of entries in @claims
  * @kernel_tasks: tasks queued or running; they own the mailbox too
  * @holder: the /proc/bus/pci file through which root holds the mailbox, or
  *	NULL; compared only, never dereferenced
  * @holder_pid: thread group of the process that took the mailbox
  * @holder_comm: its command name
- * @user_writers: root config writes to the block in progress
- * @user_touched: root wrote the block since the last kernel exchange began
- * @user_wq: woken when @user_writers drops to 0
- * @claim_mutex: serialises pci_doe_claim() and pci_doe_release(), which
- *	sleep to register the block in pci_dev.driver_exclusive_resource
- * @excl: that registration while the mailbox has claims, else NULL
+ * @gate_owned: the kernel owns the mailbox (@nr_claims or @kernel_tasks)
+ * @gate_touched: a root write reached the block since the kernel last
+ *	looked.  @gate_owned, @gate_touched and @holder are written under
+ *	both @lock and pci_lock (in that order); the root write hook reads
+ *	them under pci_lock alone, in the same critical section as the write
+ *	it decides on, so that a write either lands before the kernel takes
+ *	the mailbox or sees that it did.
  * @running: the task whose exchange is on the device, run by @work or by
  *	pci_doe() in its caller's context, or NULL; under @lock.  Only one
  *	exchange runs at a time, so @need_abort, @expect_us, @slack_us and
  *	@accesses are owned by whoever runs it (or by discovery before the
  *	mailbox is published)
  * @idle_wq: woken when @running drops to NULL
+ * @done_wq: woken when a callback has returned
  * @work: runs the tasks of @queue, one at a time, while @running is NULL
+ * @cb_work: calls the callbacks of @done, one at a time, in order; apart
+ *	from @work so that a callback may wait for an exchange on its own
+ *	mailbox
  * @need_abort: the mailbox is in an unknown state; abort before the next
  *	request.  Set when an exchange or an abort fails.
  * @expect_us: how long responses take (Go to Data Object Ready, a moving
@@ -196,13 +234,13 @@ struct doe_claim {
  * @kobj: sysfs directory doe/<offset>/; its release frees the mailbox
  * @dir: the device's doe/ directory, shared by its mailboxes
  * @features: the device's doe_features/ directory (first mailbox only)
- * @rcu: frees the mailbox after RCU readers (the config write hooks of
- *	paths that are not drained before removal) are done with it
  * @exchanges: completed exchanges, successful or not
  * @errors: exchanges that failed for a device or protocol error
  * @timeouts: exchanges that timed out
  * @aborts: DOE Aborts issued
  * @denied_writes: root config writes refused
+ * @overridden_writes: root config writes that the relaxed policy let
+ *	through while the kernel owned the mailbox
  */
 struct pci_doe_mb {
 	struct pci_dev *pdev;
@@ -212,8 +250,10 @@ struct pci_doe_mb {
 	unsigned int nr_prots;
 	struct pci_doe_protocol *prots;
 
-	spinlock_t lock;		/* queue, tasks, ownership; see above */
+	spinlock_t lock;		/* lists, tasks, ownership; see above */
 	struct list_head queue;
+	struct list_head done;
+	struct list_head calling;
 	unsigned long flags;
 	struct list_head claims;
 	unsigned int nr_claims;
@@ -221,16 +261,14 @@ struct pci_doe_mb {
 	const void *holder;
 	pid_t holder_pid;
 	char holder_comm[TASK_COMM_LEN];
-	unsigned int user_writers;
-	bool user_touched;
-	wait_queue_head_t user_wq;
-
-	struct mutex claim_mutex;	/* claim and release, see above */
-	struct resource *excl;
+	bool gate_owned;
+	bool gate_touched;
 
 	struct pci_doe_task *running;
 	wait_queue_head_t idle_wq;
+	wait_queue_head_t done_wq;
 	struct work_struct work;
+	struct work_struct cb_work;
 	bool need_abort;
 	u32 expect_us;
 	u32 slack_us;
@@ -239,13 +277,13 @@ struct pci_doe_mb {
 	struct kobject kobj;
 	struct kobject *dir;
 	struct doe_features *features;
-	struct rcu_head rcu;
 
 	atomic_long_t exchanges;
 	atomic_long_t errors;
 	atomic_long_t timeouts;
 	atomic_long_t aborts;
 	atomic_long_t denied_writes;
+	atomic_long_t overridden_writes;
 };
 
 /* Every message names the function and the mailbox */
@@ -510,20 +548,19 @@ static int doe_abort(struct pci_doe_mb *mb)
 }
 
 /*
- * Make the mailbox ready for a new request: finish a pending abort, wait for
- * Busy to clear (firmware has been seen leaving it set at boot) and throw away
- * a stale response or error left by an earlier requester.
+ * Make the mailbox ready for a new request, within one DOE_TIMEOUT_US and
+ * at most one more for an abort: finish a pending abort (which leaves Busy,
+ * Error and Data Object Ready clear), else wait for Busy to clear (firmware
+ * has been seen leaving it set at boot) and throw away a stale response or
+ * error left by an earlier requester.
  */
 static int doe_prepare(struct pci_doe_mb *mb)
 {
 	u32 status;
 	int rc;
 
-	if (mb->need_abort) {
-		rc = doe_abort(mb);
-		if (rc)
-			return rc;
-	}
+	if (mb->need_abort)
+		return doe_abort(mb);
 
 	rc = doe_wait(mb, PCI_DOE_STATUS_BUSY, 0, &status);
 	if (rc == -ETIMEDOUT) {
@@ -696,10 +733,28 @@ static int doe_recv(struct pci_doe_mb *mb, struct pci_doe_task *task)
 		goto unknown;
 	}
 	if (status & PCI_DOE_STATUS_DATA_OBJECT_READY) {
-		doe_err_ratelimited(mb, "device has data past the announced length of %u dwords\n",
-				    length);
-		rc = -EIO;
-		goto unknown;
+		/*
+		 * A device may take a moment to clear it after the last dword
+		 * was popped; one that keeps it set has more data than its
+		 * Length said, and the response cannot be trusted.
+		 */
+		rc = read_poll_timeout(doe_status, status,
+				       !(status & PCI_DOE_STATUS_DATA_OBJECT_READY) ||
+				       (status & PCI_DOE_STATUS_ERROR),
+				       2, DOE_READY_CLEAR_US, false, mb);
+		if (PCI_POSSIBLE_ERROR(status))
+			return -ENODEV;
+		if (status & PCI_DOE_STATUS_ERROR) {
+			doe_err_ratelimited(mb, "device reported an error at the end of the response\n");
+			rc = -EIO;
+			goto unknown;
+		}
+		if (rc) {
+			doe_err_ratelimited(mb, "device has data past the announced length of %u dwords\n",
+					    length);
+			rc = -EIO;
+			goto unknown;
+		}
 	}
 	return stored;
 
@@ -748,12 +803,69 @@ out:
 	return rc;
 }
 
+/* ---- Ownership as the root write hook sees it (under pci_lock) ---- */
+
+/* The kernel's ownership changed (@nr_claims, @kernel_tasks): tell the hook */
+static void doe_gate_update(struct pci_doe_mb *mb)
+{
+	bool owned = mb->nr_claims || mb->kernel_tasks;
+
+	lockdep_assert_held(&mb->lock);
+	if (owned == mb->gate_owned)
+		return;
+	raw_spin_lock(&pci_lock);
+	mb->gate_owned = owned;
+	raw_spin_unlock(&pci_lock);
+}
+
+static void doe_gate_set_holder(struct pci_doe_mb *mb, const void *holder)
+{
+	lockdep_assert_held(&mb->lock);
+	raw_spin_lock(&pci_lock);
+	mb->holder = holder;
+	raw_spin_unlock(&pci_lock);
+}
+
+/*
+ * Did a root write reach the block since the last call?  Clears the mark.
+ * Under pci_lock, so that a write is either seen here or happens after,
+ * when the kernel owns the mailbox and (strict, locked) it cannot land.
+ */
+static bool doe_gate_touched(struct pci_doe_mb *mb)
+{
+	unsigned long flags;
+	bool touched;
+
+	if (!READ_ONCE(mb->gate_touched))
+		return false;
+	raw_spin_lock_irqsave(&pci_lock, flags);
+	touched = mb->gate_touched;
+	mb->gate_touched = false;
+	raw_spin_unlock_irqrestore(&pci_lock, flags);
+	return touched;
+}
+
+/*
+ * Run one exchange for @task, which owns the mailbox.  Root writes that
+ * landed before it (the mailbox was idle, or relaxed) turn into an abort
+ * before the request; one that lands during it (only the relaxed policy
+ * lets it) fails the exchange, whose response can no longer be trusted.
+ */
 static int doe_run(struct pci_doe_mb *mb, struct pci_doe_task *task)
 {
 	int rc;
 
 	mb->accesses = 0;
+	if (doe_gate_touched(mb))
+		mb->need_abort = true;
 	rc = doe_exchange(mb, task);
+	if (doe_gate_touched(mb) && rc != -ENODEV) {
+		doe_err_ratelimited(mb, "a root config write landed during the %04x:%02x exchange, failing it\n",
+				    task->vendor, task->type);
+		if (!doe_dead(mb))
+			doe_abort(mb);
+		rc = -EIO;
+	}
 	if (rc == -ETIMEDOUT)
 		atomic_long_inc(&mb->timeouts);
 	else if (rc < 0 && rc != -ENODEV)
@@ -761,10 +873,62 @@ static int doe_run(struct pci_doe_mb *mb, struct pci_doe_task *task)
 	return rc;
 }
 
+static void doe_sync_done(struct pci_doe_task *task)
+{
+	/* The waiter may return and free the task once this is done */
+	complete(task->private);
+}
+
 /*
- * Hand a task back to its submitter; the task must not be used afterwards.
- * Frees the device for the next exchange; @kick: the exchange ran outside
- * the work item, which must now run the tasks queued meanwhile.
+ * Call @task's callback from the current context and note it in
+ * @mb->calling meanwhile; the caller holds @mb->lock, which is dropped for
+ * the callback and taken again.  The task is not touched afterwards.
+ */
+static void doe_call(struct pci_doe_mb *mb, struct pci_doe_task *task,
+		     unsigned long *flags)
+	__must_hold(&mb->lock)
+{
+	struct doe_calling me = { .task = task, .thread = current };
+
+	list_add_tail(&me.node, &mb->calling);
+	spin_unlock_irqrestore(&mb->lock, *flags);
+
+	task->complete(task);
+
+	spin_lock_irqsave(&mb->lock, *flags);
+	list_del(&me.node);
+	if (wq_has_sleeper(&mb->done_wq))
+		wake_up_all(&mb->done_wq);
+}
+
+/* Calls the callbacks of @mb->done in order; see pci_doe_mb.cb_work */
+static void doe_cb_work(struct work_struct *work)
+{
+	struct pci_doe_mb *mb = container_of(work, struct pci_doe_mb, cb_work);
+	struct pci_doe_task *task;
+	unsigned long flags;
+
+	spin_lock_irqsave(&mb->lock, flags);
+	while ((task = list_first_entry_or_null(&mb->done, struct pci_doe_task,
+						node))) {
+		list_del_init(&task->node);
+		doe_call(mb, task, &flags);
+		/* A long run of callbacks: let others have the CPU */
+		if (!list_empty(&mb->done)) {
+			spin_unlock_irqrestore(&mb->lock, flags);
+			cond_resched();
+			spin_lock_irqsave(&mb->lock, flags);
+		}
+	}
+	spin_unlock_irqrestore(&mb->lock, flags);
+}
+
+/*
+ * The exchange of @task ended with @rv: free the device for the next one
+ * and hand the task back.  pci_doe()'s own waiter is woken from here; the
+ * callback of a submitted task is called by @mb->cb_work, so that it runs
+ * apart from the exchanges (it may wait for one).  @kick: the exchange ran
+ * outside @mb->work, which must now run the tasks queued meanwhile.
  */
 static void doe_finish(struct pci_doe_mb *mb, struct pci_doe_task *task,
 		       int rv, bool kick)
@@ -779,6 +943,7 @@ static void doe_finish(struct pci_doe_mb *mb, struct pci_doe_task *task,
 	task->rv = rv;
 	task->state = DOE_TASK_DONE;
 	mb->kernel_tasks--;
+	doe_gate_update(mb);
 	if (mb->running == task) {
 		mb->running = NULL;
 		if (kick && !list_empty(&mb->queue))
@@ -786,35 +951,14 @@ static void doe_finish(struct pci_doe_mb *mb, struct pci_doe_task *task,
 		/* Under @lock: pci_doe_destroy() frees @mb once it sees NULL */
 		wake_up(&mb->idle_wq);
 	}
-	spin_unlock_irqrestore(&mb->lock, flags);
-
-	task->complete(task);
-}
-
-/*
- * Called before each kernel exchange.  The task about to run owns the
- * mailbox, so under the strict and locked policies no new root write can
- * start: let those in progress end, then turn a root write since the last
- * exchange into an abort before the request.
- */
-static void doe_sync_user(struct pci_doe_mb *mb)
-{
-	unsigned long flags;
-	bool drained;
-
-	/* Root has not touched the mailbox: the usual case, no lock needed */
-	if (!READ_ONCE(mb->user_writers) && !READ_ONCE(mb->user_touched))
+	if (task->complete == doe_sync_done) {
+		spin_unlock_irqrestore(&mb->lock, flags);
+		doe_sync_done(task);
 		return;
-
-	drained = wait_event_timeout(mb->user_wq, !READ_ONCE(mb->user_writers),
-				     msecs_to_jiffies(DOE_USER_DRAIN_MS));
-
-	/* A write still going on (relaxed policy) is as good as done */
-	spin_lock_irqsave(&mb->lock, flags);
-	if (mb->user_touched || !drained) {
-		mb->user_touched = false;
-		mb->need_abort = true;
 	}
+	list_add_tail(&task->node, &mb->done);
+	/* Under the lock, so removal cannot miss this work */
+	queue_work(system_unbound_wq, &mb->cb_work);
 	spin_unlock_irqrestore(&mb->lock, flags);
 }
 
@@ -842,7 +986,6 @@ static void doe_work(struct work_struct *work)
 		if (!task)
 			return;
 
-		doe_sync_user(mb);
 		rv = doe_run(mb, task);
 		doe_finish(mb, task, rv, false);
 		/*
@@ -851,6 +994,61 @@ static void doe_work(struct work_struct *work)
 		 */
 		cond_resched();
 	}
+}
+
+/*
+ * Is @task queued, running, waiting for its callback or in it?  Reads
+ * @task, which the caller keeps alive, and compares it with what @mb holds.
+ */
+static bool doe_task_pending(struct pci_doe_mb *mb, struct pci_doe_task *task)
+{
+	struct doe_calling *c;
+	struct pci_doe_task *t;
+
+	lockdep_assert_held(&mb->lock);
+	if (task->state == DOE_TASK_QUEUED || task->state == DOE_TASK_RUNNING)
+		return true;
+	list_for_each_entry(t, &mb->done, node)
+		if (t == task)
+			return true;
+	list_for_each_entry(c, &mb->calling, node)
+		if (c->task == task)
+			return true;
+	return false;
+}
+
+static bool doe_pending_unlocked(struct pci_doe_mb *mb,
+				 struct pci_doe_task *task)
+{
+	unsigned long flags;
+	bool pending;
+
+	spin_lock_irqsave(&mb->lock, flags);
+	pending = doe_task_pending(mb, task);
+	spin_unlock_irqrestore(&mb->lock, flags);
+	return pending;
+}
+
+/*
+ * Would waiting for @task from here never end?  In the completion work item
+ * of @mb (the callback of @task would have to run after the current one)
+ * or in @task's own callback.
+ */
+static bool doe_wait_deadlocks(struct pci_doe_mb *mb,
+			       struct pci_doe_task *task)
+{
+	struct doe_calling *c;
+	unsigned long flags;
+	bool self = false;
+
+	if (current_work() == &mb->cb_work)
+		return true;
+	spin_lock_irqsave(&mb->lock, flags);
+	list_for_each_entry(c, &mb->calling, node)
+		if (c->task == task && c->thread == current)
+			self = true;
+	spin_unlock_irqrestore(&mb->lock, flags);
+	return self;
 }
 
 static bool doe_check_task(struct pci_doe_mb *mb, struct pci_doe_task *task)
@@ -900,6 +1098,7 @@ static int doe_accept(struct pci_doe_mb *mb, struct pci_doe_task *task,
 		task->rv = 0;
 		task->submitted = ktime_get_ns();
 		mb->kernel_tasks++;
+		doe_gate_update(mb);
 		trace_pci_doe_submit(mb->pdev, mb->cap_offset, task);
 		if (may_run && !mb->running && list_empty(&mb->queue)) {
 			task->state = DOE_TASK_RUNNING;
@@ -927,10 +1126,22 @@ static int doe_accept(struct pci_doe_mb *mb, struct pci_doe_task *task,
  *
  * Tasks of one mailbox run in the order they were submitted; different
  * mailboxes run in parallel.  Once accepted, @task->complete is called
- * exactly once, in process context, with @task->rv holding the result:
- * the number of response bytes stored, or -EIO (device or protocol error),
- * -ETIMEDOUT (no response within 1 s), -EBUSY (the mailbox stayed Busy),
- * -ENODEV (the function went away) or -ECANCELED (pci_doe_cancel()).
+ * exactly once, with @task->rv holding the result: the number of response
+ * bytes stored, or -EIO (device or protocol error, or a root write landed
+ * during the exchange under the relaxed policy), -ETIMEDOUT (no response
+ * within 1 s), -EBUSY (the mailbox stayed Busy), -ENODEV (the function went
+ * away) or -ECANCELED (pci_doe_cancel()).
+ *
+ * The callback is called in process context and may sleep.  It runs in the
+ * mailbox's completion work item, which calls the callbacks of one mailbox
+ * one at a time in the order their exchanges ended (also for tasks failed
+ * by removal), apart from the work that runs the exchanges; only a task
+ * withdrawn by pci_doe_cancel() has its callback called by the canceller.
+ * A callback may free or resubmit its task and may call pci_doe(),
+ * pci_doe_submit(), pci_doe_cancel(), pci_doe_claim() and pci_doe_release()
+ * on any mailbox, its own included; it must not wait for another callback
+ * of its mailbox (pci_doe_wait() then fails with -EDEADLK) nor for the
+ * removal of its function.
  *
  * Context: Any context; does not sleep.
  * Return: 0 if the task was accepted; -EINVAL for a bad task or a protocol
@@ -948,15 +1159,18 @@ EXPORT_SYMBOL_GPL(pci_doe_submit);
 
 /**
  * pci_doe_cancel() - Withdraw a task that has not started yet
- * @task: a task accepted by pci_doe_submit() whose callback has not run
+ * @task: a task accepted by pci_doe_submit()
  *
  * A task still waiting in its mailbox's queue is removed from it and its
- * callback is called from here with @task->rv set to -ECANCELED.  A task
- * the mailbox has started runs to its end and completes as usual.
+ * callback is called from here, before this returns, with @task->rv set
+ * to -ECANCELED.  A task the mailbox has started, or whose exchange has
+ * ended, completes as usual; pci_doe_wait() waits for that.
  *
  * Context: Process context; @task->complete runs in the caller's context.
- * Return: 0 if the task was cancelled, -EBUSY if it is already running,
- * -EINVAL if it is not queued (never submitted, or already completed).
+ * The mailbox must be valid, as for pci_doe_submit().
+ * Return: 0 if the task was cancelled, -EBUSY if it is running or its
+ * callback is pending or running, -EINVAL if it is not accepted (never
+ * submitted, or already completed).
  */
 int pci_doe_cancel(struct pci_doe_task *task)
 {
@@ -974,29 +1188,66 @@ int pci_doe_cancel(struct pci_doe_task *task)
 		task->state = DOE_TASK_DONE;
 		task->rv = -ECANCELED;
 		mb->kernel_tasks--;
+		doe_gate_update(mb);
+		trace_pci_doe_complete(mb->pdev, mb->cap_offset, task,
+				       -ECANCELED, 0);
+		/* Keep @mb (its function) till the callback has returned */
+		pci_dev_get(mb->pdev);
+		doe_call(mb, task, &flags);
 		break;
 	case DOE_TASK_RUNNING:
 		rc = -EBUSY;
 		break;
 	default:
-		rc = -EINVAL;
+		rc = doe_task_pending(mb, task) ? -EBUSY : -EINVAL;
 	}
 	spin_unlock_irqrestore(&mb->lock, flags);
 
-	if (!rc) {
-		trace_pci_doe_complete(mb->pdev, mb->cap_offset, task,
-				       -ECANCELED, 0);
-		task->complete(task);
-	}
+	if (!rc)
+		pci_dev_put(mb->pdev);
 	return rc;
 }
 EXPORT_SYMBOL_GPL(pci_doe_cancel);
 
-static void doe_sync_done(struct pci_doe_task *task)
+/**
+ * pci_doe_wait() - Wait until a submitted task is completely done
+ * @task: a task accepted by pci_doe_submit()
+ *
+ * Returns once @task is neither queued nor running and its callback has
+ * returned, e.g. after pci_doe_cancel() said -EBUSY, so that the caller can
+ * free it.  The library only reads @task here: its callback must not free
+ * it when the submitter waits.  A task that is done already returns at
+ * once.
+ *
+ * Context: Process context.  May sleep, as long as the exchange and the
+ * callbacks before it take.  The mailbox must be valid, as for
+ * pci_doe_submit().
+ * Return: 0 when @task is done; -EINVAL if it was never submitted;
+ * -EDEADLK, without waiting, when @task is not done and the wait could
+ * never end: called from a callback that the mailbox's completion work
+ * item runs (@task's callback would have to run after it), or from @task's
+ * own callback.
+ */
+int pci_doe_wait(struct pci_doe_task *task)
 {
-	/* The waiter may return and free the task once this is done */
-	complete(task->private);
+	struct pci_doe_mb *mb = task->mb;
+
+	might_sleep();
+	if (!mb)
+		return -EINVAL;
+
+	if (!doe_pending_unlocked(mb, task))
+		return 0;
+	if (doe_wait_deadlocks(mb, task)) {
+		doe_warn(mb, "%ps waits for a task from a callback of its mailbox\n",
+			 __builtin_return_address(0));
+		return -EDEADLK;
+	}
+
+	wait_event(mb->done_wq, !doe_pending_unlocked(mb, task));
+	return 0;
 }
+EXPORT_SYMBOL_GPL(pci_doe_wait);
 
 /**
  * pci_doe() - Perform a DOE exchange and wait for it
@@ -1017,9 +1268,12 @@ static void doe_sync_done(struct pci_doe_task *task)
  * The exchange runs in the caller's context when the mailbox is idle, else
  * it is queued behind the tasks before it.
  *
- * Context: Process context.  May sleep, for up to about 2 s per exchange on
- * a misbehaving device (1 s response budget plus 1 s for an abort), longer
- * when earlier tasks are queued on the same mailbox.
+ * Context: Process context.  May sleep: on a misbehaving device one
+ * exchange takes at most 3 s (1 s for the mailbox to become ready, by an
+ * abort or Busy clearing, 1 s for the response, 1 s for the abort after a
+ * timeout, each the DOE budget of PCIe r6.2 sec 6.30.2), plus the time of
+ * the tasks queued before it on the same mailbox.  May be called from a
+ * completion callback, on any mailbox.
  * Return: number of bytes stored in @response, or a negative errno as
  * listed for pci_doe_submit().
  */
@@ -1047,10 +1301,8 @@ int pci_doe(struct pci_doe_mb *mb, u16 vendor, u8 type,
 	rc = doe_accept(mb, &task, true);
 	if (rc < 0)
 		return rc;
-	if (rc) {
-		doe_sync_user(mb);
+	if (rc)
 		doe_finish(mb, &task, doe_run(mb, &task), true);
-	}
 
 	wait_for_completion(&done);
 	return task.rv;
@@ -1090,7 +1342,9 @@ EXPORT_SYMBOL_GPL(pci_doe_supports_prot);
  *
  * A function may offer one protocol on several mailboxes; this returns the
  * one at the lowest config offset.  Use pci_doe_find_mailbox_at() to pick
- * another one.  The mailbox lives as long as @pdev stays added.
+ * another one.  The mailbox may be used while @pdev is added, or as long
+ * as the caller holds a reference on @pdev (or a claim on the mailbox);
+ * once @pdev is removed, exchanges and claims on it fail with -ENODEV.
  *
  * Context: Process context.
  * Return: the mailbox, or NULL if no mailbox of @pdev carries the protocol.
@@ -1112,6 +1366,8 @@ EXPORT_SYMBOL_GPL(pci_find_doe_mailbox);
  * pci_doe_find_mailbox_at() - Find the mailbox at a config space offset
  * @pdev: PCI function
  * @cap_offset: offset of the DOE extended capability
+ *
+ * The mailbox may be used as long as for pci_find_doe_mailbox().
  *
  * Context: Process context.
  * Return: the mailbox, or NULL if @pdev has no DOE mailbox at @cap_offset.
@@ -1253,21 +1509,11 @@ static void doe_log_protocols(struct pci_doe_mb *mb)
 static void doe_mb_release(struct kobject *kobj)
 {
 	struct pci_doe_mb *mb = container_of(kobj, struct pci_doe_mb, kobj);
-	struct doe_claim *c, *tmp;
-	unsigned long flags;
-	LIST_HEAD(claims);
 
-	/* A config write hook may still look at the claims under the lock */
-	spin_lock_irqsave(&mb->lock, flags);
-	list_splice_init(&mb->claims, &claims);
-	spin_unlock_irqrestore(&mb->lock, flags);
-
-	list_for_each_entry_safe(c, tmp, &claims, node) {
-		doe_warn(mb, "claim of %s never released\n", c->owner);
-		kfree(c);
-	}
+	/* Claims hold a reference on the function: none is left by now */
+	WARN_ON_ONCE(!list_empty(&mb->claims));
 	kfree(mb->prots);
-	kfree_rcu(mb, rcu);
+	kfree(mb);
 }
 
 static const struct kobj_type doe_mb_ktype;
@@ -1292,11 +1538,13 @@ static struct pci_doe_mb *doe_mb_create(struct pci_dev *pdev, u16 offset)
 	mb->timeout_us = DOE_TIMEOUT_US;
 	spin_lock_init(&mb->lock);
 	INIT_LIST_HEAD(&mb->queue);
+	INIT_LIST_HEAD(&mb->done);
+	INIT_LIST_HEAD(&mb->calling);
 	INIT_LIST_HEAD(&mb->claims);
-	init_waitqueue_head(&mb->user_wq);
 	init_waitqueue_head(&mb->idle_wq);
-	mutex_init(&mb->claim_mutex);
+	init_waitqueue_head(&mb->done_wq);
 	INIT_WORK(&mb->work, doe_work);
+	INIT_WORK(&mb->cb_work, doe_cb_work);
 	kobject_init(&mb->kobj, &doe_mb_ktype);
 	/*
 	 * Nothing tells what was left in the Write Data Mailbox by firmware,
@@ -1346,6 +1594,7 @@ static void doe_mb_kill(struct pci_doe_mb *mb)
 		task->state = DOE_TASK_RUNNING;
 	spin_unlock_irqrestore(&mb->lock, flags);
 
+	/* Their callbacks run in @mb->cb_work, as for any other task */
 	list_for_each_entry_safe(task, tmp, &dropped, node) {
 		list_del_init(&task->node);
 		doe_finish(mb, task, -ENODEV, false);
@@ -1386,12 +1635,15 @@ void pci_doe_init(struct pci_dev *pdev)
 }
 
 /**
- * pci_doe_destroy() - Tear down the DOE mailboxes of a function
+ * pci_doe_destroy() - Kill the DOE mailboxes of a function being removed
  * @pdev: function being removed
  *
  * Queued tasks complete with -ENODEV, a running task ends with -ENODEV at
- * its next wait, and every callback has returned before the mailboxes are
- * freed.  Drivers of @pdev are unbound by now and submit nothing new.
+ * its next wait, and every callback but those called by a canceller has
+ * returned when this returns.  Drivers of @pdev are unbound by now and
+ * submit nothing new.  The mailboxes stay allocated, refusing new work with
+ * -ENODEV, until @pdev is released (pci_doe_free()): whoever still holds a
+ * reference on @pdev, e.g. through a claim, may still call the library.
  */
 void pci_doe_destroy(struct pci_dev *pdev)
 {
@@ -1403,10 +1655,25 @@ void pci_doe_destroy(struct pci_dev *pdev)
 		flush_work(&mb->work);
 		/* and a pci_doe() running in its caller's context */
 		wait_event(mb->idle_wq, doe_idle(mb));
+		/* The callbacks of every task that ended */
+		flush_work(&mb->cb_work);
+	}
+}
+
+/**
+ * pci_doe_free() - Free the DOE mailboxes of a function being released
+ * @pdev: function whose last reference is gone
+ */
+void pci_doe_free(struct pci_dev *pdev)
+{
+	struct pci_doe_mb *mb;
+	unsigned long offset;
+
+	/* Also for a function that never got as far as pci_doe_init() */
+	if (xa_empty(&pdev->doe_mbs))
+		return;
+	xa_for_each(&pdev->doe_mbs, offset, mb) {
 		xa_erase(&pdev->doe_mbs, offset);
-		if (mb->excl)
-			__release_region(&pdev->driver_exclusive_resource,
-					 mb->cap_offset, PCI_DOE_CAP_SIZEOF);
 		doe_mb_free(mb);
 	}
 	xa_destroy(&pdev->doe_mbs);
@@ -1441,356 +1708,403 @@ static bool doe_kernel_owned(struct pci_doe_mb *mb)
 	return mb->nr_claims || mb->kernel_tasks;
 }
 
-static struct doe_claim *doe_find_claim(struct pci_doe_mb *mb,
-					const char *owner)
+/*
+ * Claims are listed per name: for the first claim of a name on @mb, the
+ * number of claims with that name; 0 for the later ones.
+ */
+static unsigned int doe_claims_named(struct pci_doe_mb *mb,
+				     struct pci_doe_claim *claim)
 {
-	struct doe_claim *c;
+	struct pci_doe_claim *c;
+	unsigned int n = 0;
 
 	lockdep_assert_held(&mb->lock);
-	list_for_each_entry(c, &mb->claims, node)
-		if (!strcmp(c->owner, owner))
-			return c;
-	return NULL;
+	list_for_each_entry(c, &mb->claims, node) {
+		if (strcmp(c->owner, claim->owner))
+			continue;
+		if (!n++ && c != claim)
+			return 0;
+	}
+	return n;
 }
 
 /**
- * pci_doe_claim() - Take a named claim on a mailbox
+ * pci_doe_claim() - Take a claim on a mailbox
  * @mb: mailbox
  * @owner: name shown to root in sysfs and in denial messages, e.g. the
  *	driver name; copied
  *
- * Claims are counted per name; several kernel users may hold claims at
- * once.  While a mailbox has a claim, or a task queued or running, it is
- * owned by the kernel and root userspace cannot write its registers under
- * the default (strict) policy, nor take it over.  Holding a claim between
+ * While a mailbox has a claim, or a task queued or running, it is owned by
+ * the kernel and root userspace cannot write its registers under the
+ * default (strict) policy, nor take it over.  Holding a claim between
  * exchanges keeps root out for a whole conversation (an SPDM session, a
- * multi-step CDAT read), not just one exchange.
+ * multi-step CDAT read), not just one exchange.  Several kernel users may
+ * hold claims at once, under the same name or not.
  *
  * A claim does not serialise kernel users against each other (tasks on one
  * mailbox always run one at a time), does not stop other kernel users from
  * submitting, and under the relaxed policy does not stop root writes: they
  * then only warn and taint the kernel.
  *
- * Context: Process context.  May sleep.
- * Return: 0 on success; -EBUSY if root holds the mailbox, -ENODEV if the
- * function is being removed, -EINVAL for a missing name, -ENOMEM.
+ * The claim holds what it needs: @mb and its PCI function stay allocated
+ * until the claim is released, even if the function is removed first.  On
+ * a removed mailbox, exchanges fail with -ENODEV and pci_doe_release() is
+ * quiet, so a claim may outlive the device whose driver took it.
+ *
+ * Context: Process context.  May sleep (allocates); may be called from a
+ * completion callback.
+ * Return: the claim, or an ERR_PTR(): -EBUSY if root holds the mailbox,
+ * -ENODEV if the function is being removed, -EINVAL for a missing mailbox
+ * or name, -ENOMEM.
  */
-int pci_doe_claim(struct pci_doe_mb *mb, const char *owner)
+struct pci_doe_claim *pci_doe_claim(struct pci_doe_mb *mb, const char *owner)
 {
-	struct doe_claim *new, *c;
+	struct pci_doe_claim *claim;
 	unsigned long flags;
-	bool first = false;
 	size_t len;
 	int rc = 0;
 
 	if (!mb || !owner || !*owner)
-		return -EINVAL;
+		return ERR_PTR(-EINVAL);
 
 	len = strlen(owner) + 1;
-	new = kzalloc(struct_size(new, owner, len), GFP_KERNEL);
-	if (!new)
-		return -ENOMEM;
-	memcpy(new->owner, owner, len);
+	claim = kzalloc(struct_size(claim, owner, len), GFP_KERNEL);
+	if (!claim)
+		return ERR_PTR(-ENOMEM);
+	memcpy(claim->owner, owner, len);
+	claim->mb = mb;
 
-	mutex_lock(&mb->claim_mutex);
 	spin_lock_irqsave(&mb->lock, flags);
 	if (test_bit(DOE_MB_DEAD, &mb->flags)) {
 		rc = -ENODEV;
 	} else if (mb->holder) {
 		rc = -EBUSY;
 	} else {
-		c = doe_find_claim(mb, owner);
-		if (c) {
-			c->count++;
-		} else {
-			new->count = 1;
-			list_add_tail(&new->node, &mb->claims);
-			new = NULL;
-		}
-		first = !mb->nr_claims++;
+		pci_dev_get(mb->pdev);
+		list_add_tail(&claim->node, &mb->claims);
+		mb->nr_claims++;
+		doe_gate_update(mb);
 	}
 	spin_unlock_irqrestore(&mb->lock, flags);
 
-	/* Tell the PCI core the block is in use, as drivers do for theirs */
-	if (first)
-		mb->excl = __request_region(&mb->pdev->driver_exclusive_resource,
-					    mb->cap_offset, PCI_DOE_CAP_SIZEOF,
-					    "DOE mailbox", IORESOURCE_EXCLUSIVE);
-	mutex_unlock(&mb->claim_mutex);
-
-	kfree(new);
-	return rc;
+	if (rc) {
+		kfree(claim);
+		return ERR_PTR(rc);
+	}
+	return claim;
 }
 EXPORT_SYMBOL_GPL(pci_doe_claim);
 
 /**
  * pci_doe_release() - Drop a claim taken with pci_doe_claim()
- * @mb: mailbox
- * @owner: the name the claim was taken with
+ * @claim: the claim, or NULL or an ERR_PTR() (nothing is done)
  *
- * Context: Process context.  May sleep.
+ * Also after the mailbox's function was removed.  @claim is freed.
+ *
+ * Context: Process context.  May sleep (the last reference on a removed
+ * function may be dropped here); may be called from a completion callback.
  */
-void pci_doe_release(struct pci_doe_mb *mb, const char *owner)
+void pci_doe_release(struct pci_doe_claim *claim)
 {
-	struct doe_claim *c, *gone = NULL;
+	struct pci_doe_mb *mb;
+	struct pci_dev *pdev;
 	unsigned long flags;
-	bool last = false;
 
-	if (!mb || !owner)
+	if (IS_ERR_OR_NULL(claim))
 		return;
+	mb = claim->mb;
+	pdev = mb->pdev;
 
-	mutex_lock(&mb->claim_mutex);
 	spin_lock_irqsave(&mb->lock, flags);
-	c = doe_find_claim(mb, owner);
-	if (c) {
-		if (!--c->count) {
-			list_del(&c->node);
-			gone = c;
-		}
-		last = !--mb->nr_claims;
-	}
+	list_del(&claim->node);
+	mb->nr_claims--;
+	doe_gate_update(mb);
 	spin_unlock_irqrestore(&mb->lock, flags);
 
-	if (last && mb->excl) {
-		__release_region(&mb->pdev->driver_exclusive_resource,
-				 mb->cap_offset, PCI_DOE_CAP_SIZEOF);
-		mb->excl = NULL;
-	}
-	mutex_unlock(&mb->claim_mutex);
-
-	if (!c)
-		doe_warn(mb, "%s released a claim it does not hold\n", owner);
-	kfree(gone);
+	kfree(claim);
+	/* Last: may free the function, and with it @mb */
+	pci_dev_put(pdev);
 }
 EXPORT_SYMBOL_GPL(pci_doe_release);
 
-struct doe_devm_claim {
-	struct pci_doe_mb *mb;
-	const char *owner;
-};
-
-static void doe_devm_release(void *data)
+/**
+ * pci_doe_claim_mailbox() - The mailbox a claim is on
+ * @claim: a claim from pci_doe_claim()
+ *
+ * The mailbox stays valid while @claim is held, even after the function is
+ * removed (exchanges then fail with -ENODEV).
+ *
+ * Context: Any context.
+ * Return: the mailbox.
+ */
+struct pci_doe_mb *pci_doe_claim_mailbox(const struct pci_doe_claim *claim)
 {
-	struct doe_devm_claim *d = data;
+	return claim->mb;
+}
+EXPORT_SYMBOL_GPL(pci_doe_claim_mailbox);
 
-	pci_doe_release(d->mb, d->owner);
-	kfree_const(d->owner);
-	kfree(d);
+static void doe_devm_release(void *claim)
+{
+	pci_doe_release(claim);
 }
 
 /**
  * devm_pci_doe_claim() - pci_doe_claim() released when @dev is unbound
- * @dev: device whose driver holds the claim
+ * @dev: device whose driver holds the claim; any device, it need not be
+ *	the mailbox's function
  * @mb: mailbox
  * @owner: name of the claim
  *
+ * The claim is released when the driver of @dev is unbound (or its probe
+ * fails), also if the mailbox's function was removed before.
+ *
  * Context: Process context.  May sleep.
- * Return: as pci_doe_claim().
+ * Return: the claim, or an ERR_PTR() as for pci_doe_claim().
  */
-int devm_pci_doe_claim(struct device *dev, struct pci_doe_mb *mb,
-		       const char *owner)
+struct pci_doe_claim *devm_pci_doe_claim(struct device *dev,
+					 struct pci_doe_mb *mb,
+					 const char *owner)
 {
-	struct doe_devm_claim *d;
+	struct pci_doe_claim *claim;
 	int rc;
 
-	d = kzalloc(sizeof(*d), GFP_KERNEL);
-	if (!d)
-		return -ENOMEM;
-	d->owner = kstrdup_const(owner, GFP_KERNEL);
-	if (!d->owner) {
-		kfree(d);
-		return -ENOMEM;
-	}
-
-	rc = pci_doe_claim(mb, d->owner);
-	if (rc) {
-		kfree_const(d->owner);
-		kfree(d);
-		return rc;
-	}
-	d->mb = mb;
-	return devm_add_action_or_reset(dev, doe_devm_release, d);
+	claim = pci_doe_claim(mb, owner);
+	if (IS_ERR(claim))
+		return claim;
+	rc = devm_add_action_or_reset(dev, doe_devm_release, claim);
+	if (rc)
+		return ERR_PTR(rc);
+	return claim;
 }
 EXPORT_SYMBOL_GPL(devm_pci_doe_claim);
 
 /* ---- Ownership: root userspace ---- */
 
 /*
- * Clamp a user write as the config accessors will; false if it is empty or
- * cannot reach a mailbox: DOE is an extended capability, so the first 256
- * bytes (the header, where most root writes go) never hold one.
+ * Verdicts of the root write hook: 0 lets a write land, negative ones are
+ * refusals, positive ones let it land and are reported.
  */
-static bool doe_clamp(struct pci_dev *pdev, loff_t *off, size_t *count)
-{
-	if (*off < 0 || *off >= pdev->cfg_size || !*count)
-		return false;
-	*count = min_t(u64, *count, pdev->cfg_size - *off);
-	return *off + *count > PCI_CFG_SPACE_SIZE;
-}
+enum {
+	DOE_USER_LOCKED = -3,	/* locked policy, mailbox not taken */
+	DOE_USER_HELD = -2,	/* another file holds the mailbox */
+	DOE_USER_OWNED = -1,	/* the kernel owns the mailbox (strict) */
+	DOE_USER_OK = 0,
+	DOE_USER_OVERRIDE = 1,	/* the kernel owns it, relaxed lets it land */
+};
 
 /*
- * A clamped user write [@off, @off + @count) overlaps exactly the mailboxes
- * whose capability lies in [doe_first_cap(@off), @off + @count - 1]: walk
- * that range of pci_dev.doe_mbs only.
+ * The register block of a mailbox whose capability is at C is [C, C + 0x18):
+ * a write [@pos, @end) reaches exactly the mailboxes with C in
+ * [doe_first_cap(@pos), @end - 1].  DOE is an extended capability, so the
+ * first 256 bytes (the header, where most root writes go) never hold one.
  */
-static unsigned long doe_first_cap(loff_t off)
+static unsigned long doe_first_cap(s64 pos)
 {
-	return max_t(loff_t, off - PCI_DOE_CAP_SIZEOF + 1, 0);
+	return max_t(s64, pos - PCI_DOE_CAP_SIZEOF + 1, PCI_CFG_SPACE_SIZE);
 }
 
+/* What may the writer behind @file (NULL: not a holding file) do to @mb? */
+static int doe_user_verdict(struct pci_doe_mb *mb, const void *file)
+{
+	if (mb->holder)
+		return mb->holder == file ? DOE_USER_OK : DOE_USER_HELD;
+	if (doe_policy == DOE_POLICY_LOCKED)
+		return DOE_USER_LOCKED;
+	if (!mb->gate_owned)
+		return DOE_USER_OK;
+	return doe_policy == DOE_POLICY_RELAXED ? DOE_USER_OVERRIDE :
+						   DOE_USER_OWNED;
+}
+
+/* Who owns @mb, for root: "claimed by a x2, b; 1 kernel exchange(s) ..." */
 static void doe_describe_owners(struct pci_doe_mb *mb, char *buf, size_t len)
 {
-	struct doe_claim *c;
+	struct pci_doe_claim *c;
 	size_t pos = 0;
 
 	lockdep_assert_held(&mb->lock);
-	list_for_each_entry(c, &mb->claims, node)
-		pos += scnprintf(buf + pos, len - pos, "%s%s x%u",
-				 pos ? ", " : "claimed by ", c->owner,
-				 c->count);
+	buf[0] = '\0';
+	list_for_each_entry(c, &mb->claims, node) {
+		unsigned int n = doe_claims_named(mb, c);
+
+		if (!n)
+			continue;
+		pos += scnprintf(buf + pos, len - pos, "%s%s", pos ? ", " :
+				 "claimed by ", c->owner);
+		if (n > 1)
+			pos += scnprintf(buf + pos, len - pos, " x%u", n);
+	}
 	if (mb->kernel_tasks)
 		scnprintf(buf + pos, len - pos, "%s%u kernel exchange(s) queued or running",
 			  pos ? "; " : "", mb->kernel_tasks);
 }
 
-/*
- * May the writer behind @file (NULL for sysfs and the syscall) write the
- * block of @mb?  Fills @why when not.
- */
-static int doe_user_check(struct pci_doe_mb *mb, const void *file,
-			  char *why, size_t len)
-{
-	lockdep_assert_held(&mb->lock);
-
-	if (mb->holder) {
-		if (mb->holder == file)
-			return 0;
-		scnprintf(why, len, "held by %s[%d]", mb->holder_comm,
-			  mb->holder_pid);
-		return -EPERM;
-	}
-	if (doe_policy == DOE_POLICY_LOCKED) {
-		scnprintf(why, len, "policy is locked, take it with PCIIOC_DOE_TAKE first");
-		return -EPERM;
-	}
-	if (doe_policy == DOE_POLICY_RELAXED || !doe_kernel_owned(mb))
-		return 0;
-	doe_describe_owners(mb, why, len);
-	return -EPERM;
-}
-
-/* A vetted write ended; @wrote: it may have changed the mailbox */
-static void doe_user_done(struct pci_doe_mb *mb, bool wrote)
+static void doe_user_why(struct pci_doe_mb *mb, int verdict, char *why,
+			 size_t len)
 {
 	unsigned long flags;
-	bool wake;
 
 	spin_lock_irqsave(&mb->lock, flags);
-	if (wrote)
-		mb->user_touched = true;
-	if (!WARN_ON_ONCE(!mb->user_writers))
-		mb->user_writers--;
-	wake = !mb->user_writers;
+	switch (verdict) {
+	case DOE_USER_HELD:
+		if (mb->holder) {
+			scnprintf(why, len, "held by %s[%d]", mb->holder_comm,
+				  mb->holder_pid);
+			break;
+		}
+		fallthrough;
+	case DOE_USER_LOCKED:
+		scnprintf(why, len, "policy is locked, take it with PCIIOC_DOE_TAKE first");
+		break;
+	default:
+		doe_describe_owners(mb, why, len);
+		if (!why[0])
+			scnprintf(why, len, "owned by the kernel");
+	}
 	spin_unlock_irqrestore(&mb->lock, flags);
-	if (wake)
-		wake_up(&mb->user_wq);
 }
 
 /**
- * pci_doe_user_write_begin() - Vet a root config write against DOE owners
+ * pci_doe_user_access() - Decide on one root config write (the access point)
  * @pdev: function written to
- * @off: config offset of the write
+ * @pos: config offset the access really uses
+ * @size: bytes written, 1, 2 or 4
+ * @file: /proc/bus/pci file that holds a mailbox and is written through, or
+ *	NULL
+ * @v: filled in when the write must be reported by pci_doe_user_report()
+ *
+ * Called by pci_user_write_config() under pci_lock, right before the bus
+ * write it decides on, so that the decision and the write are one critical
+ * section of the lock under which the kernel changes a mailbox's ownership.
+ * A write to an idle mailbox (or one that the relaxed policy lets through)
+ * marks it, and the kernel aborts the mailbox before its next exchange.
+ *
+ * Context: under pci_lock, interrupts off.  Does not sleep or log.
+ * Return: 0 if the write may go to the device, -EPERM if it must not.
+ */
+int pci_doe_user_access(struct pci_dev *pdev, int pos, int size,
+			const void *file, struct pci_doe_user_verdict *v)
+{
+	s64 end = (s64)pos + size;
+	struct pci_doe_mb *mb;
+	unsigned long index;
+	int verdict, rc = 0;
+
+	lockdep_assert_held(&pci_lock);
+	if (end <= PCI_CFG_SPACE_SIZE || xa_empty(&pdev->doe_mbs))
+		return 0;
+
+	/* Capabilities are dword aligned: an access reaches one block at most */
+	xa_for_each_range(&pdev->doe_mbs, index, mb, doe_first_cap(pos),
+			  end - 1) {
+		verdict = doe_user_verdict(mb, file);
+		if (verdict < 0) {
+			atomic_long_inc(&mb->denied_writes);
+			rc = -EPERM;
+		} else {
+			mb->gate_touched = true;
+			if (verdict == DOE_USER_OVERRIDE)
+				atomic_long_inc(&mb->overridden_writes);
+		}
+		if (verdict) {
+			v->cap = mb->cap_offset;
+			v->verdict = verdict;
+		}
+		if (rc)
+			break;
+	}
+	return rc;
+}
+
+/**
+ * pci_doe_user_report() - Log what pci_doe_user_access() decided
+ * @pdev: function written to
+ * @pos: config offset of the access
+ * @size: bytes
+ * @v: the verdict filled in by pci_doe_user_access()
+ *
+ * Called after pci_lock is dropped.  A refused write and a write the
+ * relaxed policy let into a kernel-owned mailbox each log one rate-limited
+ * line naming the writer and the owner; the latter also taints the kernel.
+ *
+ * Context: Any context that may log.
+ */
+void pci_doe_user_report(struct pci_dev *pdev, int pos, int size,
+			 const struct pci_doe_user_verdict *v)
+{
+	struct pci_doe_mb *mb;
+	char why[128];
+
+	if (!v->verdict)
+		return;
+	mb = xa_load(&pdev->doe_mbs, v->cap);
+	if (mb) {
+		doe_user_why(mb, v->verdict, why, sizeof(why));
+		if (v->verdict < 0)
+			doe_err_ratelimited(mb, "denied %d-byte config write at %#x by %s[%d]: %s\n",
+					    size, pos, current->comm,
+					    task_tgid_nr(current), why);
+		else
+			doe_err_ratelimited(mb, "%s[%d] wrote %d bytes at %#x while the kernel owns the mailbox (%s)\n",
+					    current->comm,
+					    task_tgid_nr(current), size, pos,
+					    why);
+	}
+	if (v->verdict > 0)
+		add_taint(TAINT_USER, LOCKDEP_STILL_OK);
+}
+
+/**
+ * pci_doe_user_check() - Vet a whole root config write before any of it
+ * @pdev: function written to
+ * @off: config offset of the write, as the writer will use it
  * @count: bytes to write
  * @file: /proc/bus/pci file written through, or NULL
  *
- * Called by the config space write paths of userspace before they write
- * anything.  A write overlapping the register block of a mailbox that the
- * kernel owns (strict policy), that another file holds, or any mailbox under
- * the locked policy, is refused as a whole.  An allowed write is recorded,
- * so that the next kernel exchange waits for it to end and then aborts the
- * mailbox first; pci_doe_user_write_end() must follow it.
+ * Called by the sysfs and procfs config writers before their first
+ * access, with their user data already in kernel memory, so that a long
+ * write crossing a mailbox it may not write is refused as a whole and
+ * writes nothing.  This is only all-or-nothing for the common case: the
+ * guarantee is pci_doe_user_access(), which decides every access again.
  *
- * Return: 0 if the write may proceed, -EPERM if it must not.
+ * Context: Process context.
+ * Return: 0 if the write may start, -EPERM if it would be refused.
  */
-int pci_doe_user_write_begin(struct pci_dev *pdev, loff_t off, size_t count,
-			     const void *file)
+int pci_doe_user_check(struct pci_dev *pdev, loff_t off, size_t count,
+		       const void *file)
 {
-	struct pci_doe_mb *mb, *refused = NULL;
-	unsigned long index, flags;
-	char why[128] = "";
-
-	if (xa_empty(&pdev->doe_mbs) || !doe_clamp(pdev, &off, &count))
-		return 0;
-
-	/*
-	 * sysfs and procfs are drained before the mailboxes go away, the
-	 * pciconfig_write syscall only holds a reference on @pdev: RCU keeps
-	 * the mailboxes it finds alive (see doe_mb_release()).
-	 */
-	rcu_read_lock();
-	xa_for_each_range(&pdev->doe_mbs, index, mb, doe_first_cap(off),
-			  off + count - 1) {
-		bool warn = false;
-
-		spin_lock_irqsave(&mb->lock, flags);
-		if (doe_user_check(mb, file, why, sizeof(why))) {
-			refused = mb;
-		} else {
-			mb->user_writers++;
-			warn = doe_kernel_owned(mb);
-		}
-		spin_unlock_irqrestore(&mb->lock, flags);
-
-		if (refused)
-			break;
-		if (warn) {
-			doe_err_ratelimited(mb, "%s[%d] writes %zu bytes at %#llx while the kernel owns the mailbox\n",
-					    current->comm,
-					    task_tgid_nr(current), count, off);
-			add_taint(TAINT_USER, LOCKDEP_STILL_OK);
-		}
-	}
-	if (!refused) {
-		rcu_read_unlock();
-		return 0;
-	}
-
-	atomic_long_inc(&refused->denied_writes);
-	doe_err_ratelimited(refused, "denied %zu-byte config write at %#llx by %s[%d]: %s\n",
-			    count, off, current->comm, task_tgid_nr(current),
-			    why);
-
-	/* Nothing is written: undo the mailboxes vetted before this one */
-	xa_for_each_range(&pdev->doe_mbs, index, mb, doe_first_cap(off),
-			  refused->cap_offset - 1)
-		doe_user_done(mb, false);
-	rcu_read_unlock();
-	return -EPERM;
-}
-EXPORT_SYMBOL_IF_KUNIT(pci_doe_user_write_begin);
-
-/**
- * pci_doe_user_write_end() - A write vetted by pci_doe_user_write_begin() ended
- * @pdev: function written to
- * @off: the offset passed to pci_doe_user_write_begin()
- * @count: the count passed to pci_doe_user_write_begin(), or the same count
- *	clamped to the config space size
- */
-void pci_doe_user_write_end(struct pci_dev *pdev, loff_t off, size_t count)
-{
+	struct pci_doe_user_verdict v = {};
 	struct pci_doe_mb *mb;
 	unsigned long index;
+	s64 end;
+	int verdict;
 
-	if (xa_empty(&pdev->doe_mbs) || !doe_clamp(pdev, &off, &count))
-		return;
+	if (xa_empty(&pdev->doe_mbs) || off < 0 || off >= pdev->cfg_size ||
+	    !count)
+		return 0;
+	end = off + min_t(u64, count, pdev->cfg_size - off);
+	if (end <= PCI_CFG_SPACE_SIZE)
+		return 0;
 
-	rcu_read_lock();
+	raw_spin_lock_irq(&pci_lock);
 	xa_for_each_range(&pdev->doe_mbs, index, mb, doe_first_cap(off),
-			  off + count - 1)
-		doe_user_done(mb, true);
-	rcu_read_unlock();
+			  end - 1) {
+		verdict = doe_user_verdict(mb, file);
+		if (verdict < 0) {
+			atomic_long_inc(&mb->denied_writes);
+			v.cap = mb->cap_offset;
+			v.verdict = verdict;
+			break;
+		}
+	}
+	raw_spin_unlock_irq(&pci_lock);
+
+	if (!v.verdict)
+		return 0;
+	pci_doe_user_report(pdev, off, end - off, &v);
+	return -EPERM;
 }
-EXPORT_SYMBOL_IF_KUNIT(pci_doe_user_write_end);
+EXPORT_SYMBOL_IF_KUNIT(pci_doe_user_check);
 
 /**
  * pci_doe_user_take() - Let root hold a mailbox through an open file
@@ -1838,7 +2152,7 @@ int pci_doe_user_take(struct pci_dev *pdev, unsigned long offset,
 		doe_describe_owners(mb, why, sizeof(why));
 		rc = -EBUSY;
 	} else if (!mb->holder) {
-		mb->holder = file;
+		doe_gate_set_holder(mb, file);
 		mb->holder_pid = task_tgid_nr(current);
 		get_task_comm(mb->holder_comm, current);
 		taken = true;
@@ -1862,9 +2176,11 @@ static bool doe_user_give(struct pci_doe_mb *mb, const void *file)
 
 	spin_lock_irqsave(&mb->lock, flags);
 	if (mb->holder && mb->holder == file) {
-		mb->holder = NULL;
 		/* Whatever root left in it, abort before the kernel's next use */
-		mb->user_touched = true;
+		raw_spin_lock(&pci_lock);
+		mb->holder = NULL;
+		mb->gate_touched = true;
+		raw_spin_unlock(&pci_lock);
 		given = true;
 	}
 	spin_unlock_irqrestore(&mb->lock, flags);
@@ -1943,13 +2259,18 @@ static ssize_t owners_show(struct kobject *kobj, struct kobj_attribute *attr,
 			   char *buf)
 {
 	struct pci_doe_mb *mb = to_doe_mb(kobj);
-	struct doe_claim *c;
+	struct pci_doe_claim *c;
 	unsigned long flags;
 	int len = 0;
 
+	/* "name count" per name, in the order the names first claimed */
 	spin_lock_irqsave(&mb->lock, flags);
-	list_for_each_entry(c, &mb->claims, node)
-		len += sysfs_emit_at(buf, len, "%s %u\n", c->owner, c->count);
+	list_for_each_entry(c, &mb->claims, node) {
+		unsigned int n = doe_claims_named(mb, c);
+
+		if (n)
+			len += sysfs_emit_at(buf, len, "%s %u\n", c->owner, n);
+	}
 	spin_unlock_irqrestore(&mb->lock, flags);
 	return len;
 }
@@ -2031,6 +2352,11 @@ static struct doe_counter_attr doe_attr_denied_writes = {
 	.offset = offsetof(struct pci_doe_mb, denied_writes),
 };
 
+static struct doe_counter_attr doe_attr_overridden_writes = {
+	.attr = __ATTR(overridden_writes, 0444, doe_counter_show, NULL),
+	.offset = offsetof(struct pci_doe_mb, overridden_writes),
+};
+
 static struct attribute *doe_mb_attrs[] = {
 	&doe_attr_offset.attr,
 	&doe_attr_protocols.attr,
@@ -2043,6 +2369,7 @@ static struct attribute *doe_mb_attrs[] = {
 	&doe_attr_timeouts.attr.attr,
 	&doe_attr_aborts.attr.attr,
 	&doe_attr_denied_writes.attr.attr,
+	&doe_attr_overridden_writes.attr.attr,
 	NULL
 };
 ATTRIBUTE_GROUPS(doe_mb);
@@ -2199,4 +2526,46 @@ void pci_doe_set_timeout(struct pci_doe_mb *mb, u32 timeout_us)
 	mb->timeout_us = max(timeout_us, 1U);
 }
 EXPORT_SYMBOL_IF_KUNIT(pci_doe_set_timeout);
+
+/**
+ * pci_doe_set_policy() - Switch the root write policy, for tests
+ * @name: "relaxed", "strict" or "locked"
+ *
+ * Context: Process context; nothing else may depend on the policy meanwhile.
+ * Return: the name of the previous policy, or NULL for an unknown @name.
+ */
+const char *pci_doe_set_policy(const char *name)
+{
+	int old = doe_policy, i = sysfs_match_string(doe_policy_names, name);
+
+	if (i < 0)
+		return NULL;
+	doe_policy = i;
+	return doe_policy_names[old];
+}
+EXPORT_SYMBOL_IF_KUNIT(pci_doe_set_policy);
+
+/**
+ * pci_doe_nr_protocols() - Number of protocols Discovery cached, for tests
+ * @mb: mailbox
+ *
+ * Return: the number of entries, duplicates included if any were kept.
+ */
+unsigned int pci_doe_nr_protocols(const struct pci_doe_mb *mb)
+{
+	return mb->nr_prots;
+}
+EXPORT_SYMBOL_IF_KUNIT(pci_doe_nr_protocols);
+
+/**
+ * pci_doe_overridden_writes() - Root writes the relaxed policy let through
+ * @mb: mailbox
+ *
+ * Return: the overridden_writes counter of @mb.
+ */
+unsigned long pci_doe_overridden_writes(const struct pci_doe_mb *mb)
+{
+	return atomic_long_read(&mb->overridden_writes);
+}
+EXPORT_SYMBOL_IF_KUNIT(pci_doe_overridden_writes);
 #endif

@@ -12,6 +12,7 @@
 #ifndef LINUX_PCI_DOE_H
 #define LINUX_PCI_DOE_H
 
+#include <linux/err.h>
 #include <linux/errno.h>
 #include <linux/list.h>
 #include <linux/types.h>
@@ -19,6 +20,7 @@
 struct device;
 struct pci_dev;
 struct pci_doe_mb;
+struct pci_doe_claim;
 
 /* Largest data object, header included: 2^18 dwords (PCIe r6.2 sec 6.30.1) */
 #define PCI_DOE_MAX_OBJECT_DW		0x40000U
@@ -36,8 +38,9 @@ struct pci_doe_mb;
  * @response_sz: size of @response in bytes; a longer response is cut to
  *	this size and the rest is drained from the mailbox
  * @complete: called exactly once for every task pci_doe_submit() accepted,
- *	in process context, after the library is done with the task; the
- *	library does not touch the task once @complete has been called
+ *	in process context (see pci_doe_submit() for where), after the
+ *	library is done with the task; the library does not touch the task
+ *	once @complete has been called, so it may free or resubmit it
  * @private: for the submitter, untouched by the library
  * @rv: result, valid in @complete: number of response bytes stored in
  *	@response, or a negative errno
@@ -75,11 +78,14 @@ int pci_doe(struct pci_doe_mb *mb, u16 vendor, u8 type,
 	    void *response, size_t response_sz);
 int pci_doe_submit(struct pci_doe_mb *mb, struct pci_doe_task *task);
 int pci_doe_cancel(struct pci_doe_task *task);
+int pci_doe_wait(struct pci_doe_task *task);
 
-int pci_doe_claim(struct pci_doe_mb *mb, const char *owner);
-void pci_doe_release(struct pci_doe_mb *mb, const char *owner);
-int devm_pci_doe_claim(struct device *dev, struct pci_doe_mb *mb,
-		       const char *owner);
+struct pci_doe_claim *pci_doe_claim(struct pci_doe_mb *mb, const char *owner);
+void pci_doe_release(struct pci_doe_claim *claim);
+struct pci_doe_mb *pci_doe_claim_mailbox(const struct pci_doe_claim *claim);
+struct pci_doe_claim *devm_pci_doe_claim(struct device *dev,
+					 struct pci_doe_mb *mb,
+					 const char *owner);
 #else
 static inline struct pci_doe_mb *pci_find_doe_mailbox(struct pci_dev *pdev,
 						      u16 vendor, u8 type)
@@ -122,19 +128,32 @@ static inline int pci_doe_cancel(struct pci_doe_task *task)
 	return -EINVAL;
 }
 
-static inline int pci_doe_claim(struct pci_doe_mb *mb, const char *owner)
+static inline int pci_doe_wait(struct pci_doe_task *task)
 {
-	return -ENODEV;
+	return -EINVAL;
 }
 
-static inline void pci_doe_release(struct pci_doe_mb *mb, const char *owner)
+static inline struct pci_doe_claim *pci_doe_claim(struct pci_doe_mb *mb,
+						  const char *owner)
+{
+	return ERR_PTR(-ENODEV);
+}
+
+static inline void pci_doe_release(struct pci_doe_claim *claim)
 {
 }
 
-static inline int devm_pci_doe_claim(struct device *dev,
-				     struct pci_doe_mb *mb, const char *owner)
+static inline struct pci_doe_mb *
+pci_doe_claim_mailbox(const struct pci_doe_claim *claim)
 {
-	return -ENODEV;
+	return NULL;
+}
+
+static inline struct pci_doe_claim *
+devm_pci_doe_claim(struct device *dev, struct pci_doe_mb *mb,
+		   const char *owner)
+{
+	return ERR_PTR(-ENODEV);
 }
 #endif /* CONFIG_PCI_DOE */
 

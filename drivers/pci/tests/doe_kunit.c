@@ -12,6 +12,7 @@
  * pci_doe_init()/pci_doe_destroy() hooks run for real.
  */
 
+#include <kunit/device.h>
 #include <kunit/test.h>
 #include <linux/bitfield.h>
 #include <linux/completion.h>
@@ -21,6 +22,7 @@
 #include <linux/pci.h>
 #include <linux/pci-doe.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/unaligned.h>
 #include <linux/vmalloc.h>
 
@@ -56,6 +58,7 @@ enum fake_fault {
 	FAULT_ERROR_MID,	/* Error after two dwords were read */
 	FAULT_NEVER_READY,
 	FAULT_READY_LATE,	/* Ready after fault_arg Status reads */
+	FAULT_READY_LINGERS,	/* Ready set fault_arg more Status reads */
 };
 
 struct fake_prot {
@@ -92,10 +95,15 @@ struct fake_mb {
 	bool busy, error, ready, pending;
 	unsigned int ready_in;		/* Status reads until pending -> ready */
 	unsigned int error_in;		/* Read pops until Error */
+	unsigned int linger;		/* Status reads Ready stays set for */
+	unsigned int linger_arm;	/* ... once this response is read */
 	u8 last_disc_version;
 
 	/* counters */
 	unsigned int reads, writes, gos, aborts, exchanges;
+	unsigned int blk_writes;	/* writes of any size to the block */
+	unsigned int wdata;		/* dwords into the Write Data Mailbox */
+	unsigned int pops;		/* Read Data Mailbox advances */
 	struct task_struct *go_task;	/* who wrote the last Go */
 };
 
@@ -146,6 +154,8 @@ static void fake_reset(struct fake_mb *m)
 	m->error = false;
 	m->ready = false;
 	m->pending = false;
+	m->linger = 0;
+	m->linger_arm = 0;
 }
 
 static void fake_respond(struct fake_mb *m, u16 vid, u8 type,
@@ -244,7 +254,10 @@ static void fake_go(struct fake_mb *m)
 		m->rbuf[1] = m->rlen + 4;
 		break;
 	case FAULT_ERROR_MID:
-		m->error_in = 3;
+		m->error_in = m->fault_arg ?: 3;
+		break;
+	case FAULT_READY_LINGERS:
+		m->linger_arm = m->fault_arg;
 		break;
 	case FAULT_NEVER_READY:
 		m->pending = true;
@@ -292,6 +305,8 @@ static u32 fake_mb_read(struct fake_mb *m, int reg)
 			val |= PCI_DOE_STATUS_ERROR;
 		if (m->ready)
 			val |= PCI_DOE_STATUS_DATA_OBJECT_READY;
+		if (m->linger && !--m->linger)
+			m->ready = false;
 		return val;
 	case PCI_DOE_READ:
 		if (m->ready && m->rpos < m->rlen)
@@ -324,20 +339,27 @@ static void fake_mb_write(struct fake_mb *m, int reg, u32 val)
 			fake_go(m);
 		return;
 	case PCI_DOE_WRITE:
+		m->wdata++;
 		if (m->wlen < FAKE_BUF_DW)
 			m->wbuf[m->wlen++] = val;
 		else
 			m->error = true;
 		return;
 	case PCI_DOE_READ:
+		m->pops++;
 		if (!m->ready) {
 			m->error = true;
 			return;
 		}
 		if (m->error_in && !--m->error_in)
 			m->error = true;
-		if (++m->rpos >= m->rlen)
-			m->ready = false;
+		if (++m->rpos >= m->rlen) {
+			if (m->linger_arm)
+				m->linger = m->linger_arm;
+			else
+				m->ready = false;
+			m->linger_arm = 0;
+		}
 		return;
 	}
 }
@@ -380,6 +402,8 @@ static int fake_write(struct pci_bus *bus, unsigned int devfn, int where,
 
 	raw_spin_lock_irqsave(&fd->lock, flags);
 	m = fake_find_mb(fd, where);
+	if (m)
+		m->blk_writes++;
 	/* Non-DOE registers are read-only: no BARs, nothing to enable */
 	if (m && size == 4)
 		fake_mb_write(m, where - m->offset, val);
@@ -503,19 +527,24 @@ static void fake_remove(struct fake_dev *fd)
 	fd->bus = NULL;
 }
 
-static void doe_test_exit(struct kunit *test)
+static void fake_free(struct fake_dev *fd)
 {
-	struct fake_dev *fd = test->priv;
 	unsigned int i;
 
-	if (!fd)
-		return;
 	fake_remove(fd);
 	for (i = 0; i < fd->nr_mb; i++) {
 		vfree(fd->mb[i].wbuf);
 		vfree(fd->mb[i].rbuf);
 	}
 	kfree(fd);
+}
+
+static void doe_test_exit(struct kunit *test)
+{
+	struct fake_dev *fd = test->priv;
+
+	if (fd)
+		fake_free(fd);
 }
 
 static unsigned int fake_get(struct fake_dev *fd, unsigned int *field)
@@ -649,13 +678,18 @@ static void doe_discovery_duplicates(struct kunit *test)
 	struct pci_doe_mb *mb;
 	struct pci_dev *pdev;
 
-	fd->mb[0].prots[3] = fd->mb[0].prots[1];
+	/* Five entries, of which index 4 repeats index 1 (echo) */
+	fake_set_prots(&fd->mb[0], 5);
+	fd->mb[0].prots[4] = fd->mb[0].prots[1];
 	pdev = fake_enumerate(test, fd);
 	mb = pci_doe_find_mailbox_at(pdev, 0x100);
 	KUNIT_ASSERT_NOT_NULL(test, mb);
+	/* Every index was asked for, the repeat is kept once */
+	KUNIT_EXPECT_EQ(test, fd->mb[0].exchanges, 5);
+	KUNIT_EXPECT_EQ(test, pci_doe_nr_protocols(mb), 4);
 	KUNIT_EXPECT_TRUE(test, pci_doe_supports_prot(mb, TEST_VID, TEST_ECHO));
-	KUNIT_EXPECT_FALSE(test, pci_doe_supports_prot(mb, TEST_VID,
-						       TEST_SILENT));
+	KUNIT_EXPECT_TRUE(test, pci_doe_supports_prot(mb, TEST_VID,
+						      TEST_SILENT));
 }
 
 static void doe_discovery_failure(struct kunit *test)
@@ -1334,38 +1368,206 @@ static void doe_stray_dword_before_enumeration(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fd->mb[0].exchanges, 4);
 }
 
+/* A root write through the access point: 0, -EPERM or -EINVAL */
+static int user_write(struct pci_dev *pdev, int pos, int size)
+{
+	switch (size) {
+	case 1:
+		return pci_user_write_config_byte(pdev, pos, 0x5a);
+	case 2:
+		return pci_user_write_config_word(pdev, pos, 0x5a5a);
+	default:
+		return pci_user_write_config_dword(pdev, pos, 0x5a5a5a5a);
+	}
+}
+
+/*
+ * A claim keeps every root access that reaches the block [0x100, 0x118)
+ * out, decided at the access with the offset it uses: the device sees none
+ * of them.  Accesses next to the block go through.
+ */
 static void doe_claim_denies_user_writes(struct kunit *test)
 {
 	struct fake_dev *fd;
 	struct pci_doe_mb *mb = setup_one(test, &fd);
 	struct pci_dev *pdev = fd->pdev;
-	unsigned int off, len;
+	struct fake_mb *m = &fd->mb[0];
+	struct pci_doe_claim *claim;
+	unsigned int blk = fake_get(fd, &m->blk_writes);
+	int off, size, refused = 0;
 
-	KUNIT_ASSERT_EQ(test, pci_doe_claim(mb, "kunit"), 0);
-	/* Every range that overlaps the block [0x100, 0x118) is refused */
-	for (off = 0xf0; off < 0x118; off++)
-		for (len = 1; len <= 16; len++) {
-			int rc = pci_doe_user_write_begin(pdev, off, len, NULL);
+	claim = pci_doe_claim(mb, "kunit");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(claim));
+	KUNIT_EXPECT_PTR_EQ(test, pci_doe_claim_mailbox(claim), mb);
+	for (size = 1; size <= 4; size *= 2)
+		for (off = 0xf8; off < 0x120; off += size) {
+			int rc = user_write(pdev, off, size);
 
-			if (off + len > 0x100)
+			if (off + size > 0x100 && off < 0x118) {
 				KUNIT_EXPECT_EQ(test, rc, -EPERM);
-			else
+				refused++;
+			} else {
 				KUNIT_EXPECT_EQ(test, rc, 0);
-			if (!rc)
-				pci_doe_user_write_end(pdev, off, len);
+			}
 		}
-	/* Next to the block and far from it: allowed */
-	KUNIT_EXPECT_EQ(test, pci_doe_user_write_begin(pdev, 0x118, 4, NULL), 0);
-	pci_doe_user_write_end(pdev, 0x118, 4);
-	KUNIT_EXPECT_EQ(test, pci_doe_user_write_begin(pdev, 0x4, 2, NULL), 0);
-	pci_doe_user_write_end(pdev, 0x4, 2);
+	KUNIT_EXPECT_EQ(test, refused, 24 + 12 + 6);
+	KUNIT_EXPECT_EQ(test, fake_get(fd, &m->blk_writes), blk);
 
-	pci_doe_release(mb, "kunit");
-	KUNIT_EXPECT_EQ(test, pci_doe_user_write_begin(pdev, 0x110, 4, NULL), 0);
-	pci_doe_user_write_end(pdev, 0x110, 4);
+	/* Whole ranges, as the sysfs and procfs writers vet them first */
+	for (off = 0xf0; off < 0x118; off++)
+		for (size = 1; size <= 16; size++)
+			KUNIT_EXPECT_EQ(test, pci_doe_user_check(pdev, off, size,
+								 NULL),
+					off + size > 0x100 ? -EPERM : 0);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_check(pdev, 0x118, 4, NULL), 0);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_check(pdev, 0x4, 2, NULL), 0);
+
+	pci_doe_release(claim);
+	KUNIT_EXPECT_EQ(test, user_write(pdev, 0x110, 4), 0);
+	KUNIT_EXPECT_EQ(test, fake_get(fd, &m->blk_writes), blk + 1);
 	/* The write touched the idle mailbox: aborted before the next use */
 	KUNIT_EXPECT_EQ(test, echo(mb, 1), 4);
-	KUNIT_EXPECT_EQ(test, fake_get(fd, &fd->mb[0].aborts), 1);
+	KUNIT_EXPECT_EQ(test, fake_get(fd, &m->aborts), 1);
+}
+
+/*
+ * Offsets as the pciconfig_write syscall and procfs truncate them to the
+ * int that the access uses: 4 GiB above the mailbox is the mailbox, and a
+ * negative offset (outside the function's config space) is refused.
+ */
+static void doe_user_write_truncated_offsets(struct kunit *test)
+{
+	struct fake_dev *fd;
+	struct pci_doe_mb *mb = setup_one(test, &fd);
+	struct pci_dev *pdev = fd->pdev;
+	struct fake_mb *m = &fd->mb[0];
+	unsigned long long wide = (1ULL << 32) + 0x110;
+	unsigned long long neg = (1ULL << 32) + 0x80000000ULL + 0x110;
+	unsigned int blk = fake_get(fd, &m->blk_writes);
+	unsigned int wdata = fake_get(fd, &m->wdata);
+	struct pci_doe_claim *claim;
+
+	claim = pci_doe_claim(mb, "kunit");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(claim));
+	KUNIT_EXPECT_EQ(test, pci_user_write_config_dword(pdev, (int)wide, 0),
+			-EPERM);
+	KUNIT_EXPECT_EQ(test, pci_user_write_config_dword(pdev, (int)neg, 0),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, pci_user_write_config_dword(pdev, 0x1000, 0),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, pci_user_write_config_byte(pdev, -1, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fake_get(fd, &m->blk_writes), blk);
+	pci_doe_release(claim);
+	/* Idle: the truncated offset reaches the Write Data Mailbox */
+	KUNIT_EXPECT_EQ(test, pci_user_write_config_dword(pdev, (int)wide, 0),
+			0);
+	KUNIT_EXPECT_EQ(test, fake_get(fd, &m->wdata), wdata + 1);
+	KUNIT_EXPECT_EQ(test, echo(mb, 2), 4);
+	KUNIT_EXPECT_EQ(test, fake_get(fd, &m->aborts), 1);
+}
+
+struct stalled_writer {
+	struct pci_dev *pdev;
+	int rc;
+	struct completion done;
+};
+
+static int stalled_writer_fn(void *data)
+{
+	struct stalled_writer *w = data;
+
+	w->rc = pci_user_write_config_dword(w->pdev, 0x110, 0xdead);
+	complete(&w->done);
+	return 0;
+}
+
+/*
+ * A root write stalls before it reaches the device (here in pci_wait_cfg(),
+ * behind pci_cfg_access_lock(), as a reset or VPD access makes it) while a
+ * kernel exchange starts: the kernel does not wait for it, and when the
+ * write goes on it is decided then, refused because the kernel owns the
+ * mailbox.  The exchange's data is intact and the device never saw the
+ * stray dword.
+ */
+static void doe_user_write_stalled(struct kunit *test)
+{
+	struct fake_dev *fd;
+	struct pci_doe_mb *mb = setup_one(test, &fd);
+	struct fake_mb *m = &fd->mb[0];
+	struct async_ctx *ctx = async_alloc(test, 1, TEST_ECHO);
+	struct stalled_writer w = { .pdev = fd->pdev };
+	unsigned int gos = fake_get(fd, &m->gos);
+	unsigned int wdata = fake_get(fd, &m->wdata);
+	struct task_struct *t;
+
+	init_completion(&w.done);
+	pci_cfg_access_lock(fd->pdev);
+	t = kthread_run(stalled_writer_fn, &w, "doe-stalled");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	/* The writer is stuck in pci_wait_cfg() */
+	KUNIT_EXPECT_EQ(test, wait_for_completion_timeout(&w.done, HZ / 10), 0);
+
+	scoped_guard(raw_spinlock_irqsave, &fd->lock) {
+		m->fault = FAULT_NEVER_READY;
+		m->fault_times = 1;
+	}
+	KUNIT_ASSERT_EQ(test, pci_doe_submit(mb, &ctx->task[0]), 0);
+	wait_for_go(test, fd, m, gos + 1);
+
+	/* The exchange is on the device: let the write go on */
+	pci_cfg_access_unlock(fd->pdev);
+	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&w.done, 10 * HZ), 0);
+	KUNIT_EXPECT_EQ(test, w.rc, -EPERM);
+
+	/* Now let the device answer */
+	scoped_guard(raw_spinlock_irqsave, &fd->lock)
+		m->ready_in = 0;
+	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&ctx->all, 10 * HZ),
+			0);
+	KUNIT_EXPECT_EQ(test, ctx->task[0].rv, 4);
+	KUNIT_EXPECT_EQ(test, le32_to_cpu(ctx->rsp[0]), 0x1000);
+	/* Header and payload of the request, nothing else */
+	KUNIT_EXPECT_EQ(test, fake_get(fd, &m->wdata), wdata + 3);
+	KUNIT_EXPECT_EQ(test, fake_get(fd, &m->aborts), 0);
+}
+
+/*
+ * Under the relaxed policy a root write may land during an exchange: it is
+ * counted, and the exchange whose mailbox it disturbed fails instead of
+ * returning a response that may be shifted.  The next exchange works.
+ */
+static void doe_relaxed_write_during_exchange(struct kunit *test)
+{
+	struct fake_dev *fd;
+	struct pci_doe_mb *mb = setup_one(test, &fd);
+	struct fake_mb *m = &fd->mb[0];
+	struct async_ctx *ctx = async_alloc(test, 1, TEST_ECHO);
+	unsigned int gos = fake_get(fd, &m->gos);
+	unsigned int wdata = fake_get(fd, &m->wdata);
+	const char *old;
+
+	old = pci_doe_set_policy("relaxed");
+	KUNIT_ASSERT_NOT_NULL(test, old);
+	scoped_guard(raw_spinlock_irqsave, &fd->lock) {
+		m->fault = FAULT_NEVER_READY;
+		m->fault_times = 1;
+	}
+	KUNIT_ASSERT_EQ(test, pci_doe_submit(mb, &ctx->task[0]), 0);
+	wait_for_go(test, fd, m, gos + 1);
+	KUNIT_EXPECT_EQ(test, user_write(fd->pdev, 0x110, 4), 0);
+	KUNIT_EXPECT_EQ(test, user_write(fd->pdev, 0x110, 4), 0);
+	KUNIT_EXPECT_EQ(test, pci_doe_overridden_writes(mb), 2);
+	KUNIT_EXPECT_EQ(test, fake_get(fd, &m->wdata), wdata + 5);
+	scoped_guard(raw_spinlock_irqsave, &fd->lock)
+		m->ready_in = 0;
+	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&ctx->all, 10 * HZ),
+			0);
+	KUNIT_EXPECT_EQ(test, ctx->task[0].rv, -EIO);
+	KUNIT_EXPECT_EQ(test, fake_get(fd, &m->aborts), 1);
+	pci_doe_set_policy(old);
+	KUNIT_EXPECT_EQ(test, echo(mb, 3), 4);
+	KUNIT_EXPECT_EQ(test, fake_get(fd, &m->aborts), 1);
+	KUNIT_EXPECT_EQ(test, pci_doe_overridden_writes(mb), 2);
 }
 
 static void doe_claims_are_counted(struct kunit *test)
@@ -1373,24 +1575,95 @@ static void doe_claims_are_counted(struct kunit *test)
 	struct fake_dev *fd;
 	struct pci_doe_mb *mb = setup_one(test, &fd);
 	struct pci_dev *pdev = fd->pdev;
+	struct pci_doe_claim *a1, *a2, *b;
 
-	KUNIT_ASSERT_EQ(test, pci_doe_claim(mb, "a"), 0);
-	KUNIT_ASSERT_EQ(test, pci_doe_claim(mb, "a"), 0);
-	KUNIT_ASSERT_EQ(test, pci_doe_claim(mb, "b"), 0);
-	KUNIT_EXPECT_EQ(test, pci_doe_claim(mb, ""), -EINVAL);
+	a1 = pci_doe_claim(mb, "a");
+	a2 = pci_doe_claim(mb, "a");
+	b = pci_doe_claim(mb, "b");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(a1) || IS_ERR(a2) || IS_ERR(b));
+	KUNIT_EXPECT_PTR_NE(test, a1, a2);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(pci_doe_claim(mb, "")), -EINVAL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(pci_doe_claim(mb, NULL)), -EINVAL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(pci_doe_claim(NULL, "a")), -EINVAL);
 	/* Claims do not stop kernel exchanges */
 	KUNIT_EXPECT_EQ(test, echo(mb, 2), 4);
 
-	pci_doe_release(mb, "a");
-	pci_doe_release(mb, "b");
-	KUNIT_EXPECT_EQ(test, pci_doe_user_write_begin(pdev, 0x110, 4, NULL),
-			-EPERM);
-	pci_doe_release(mb, "a");
-	/* Not held: warns, changes nothing */
-	pci_doe_release(mb, "b");
-	KUNIT_EXPECT_EQ(test, pci_doe_user_write_begin(pdev, 0x110, 4, NULL),
-			0);
-	pci_doe_user_write_end(pdev, 0x110, 4);
+	pci_doe_release(a1);
+	pci_doe_release(b);
+	KUNIT_EXPECT_EQ(test, user_write(pdev, 0x110, 4), -EPERM);
+	pci_doe_release(a2);
+	/* Nothing to release: nothing happens */
+	pci_doe_release(NULL);
+	pci_doe_release(ERR_PTR(-EBUSY));
+	KUNIT_EXPECT_EQ(test, user_write(pdev, 0x110, 4), 0);
+}
+
+/*
+ * A claim holds what it needs: after the function is removed (orderly, or
+ * surprise with the device gone first) the claim stays safe to use,
+ * exchanges and new claims on its mailbox fail with -ENODEV, root cannot
+ * reach it, and releasing it later frees everything (KASAN, kmemleak).
+ */
+static void doe_claim_outlives_function(struct kunit *test)
+{
+	struct fake_dev *fd;
+	struct pci_doe_mb *mb = setup_one(test, &fd);
+	struct pci_doe_claim *claim, *devm_claim;
+	struct device *dev;
+	bool surprise;
+
+	for (surprise = false; ; surprise = true) {
+		claim = pci_doe_claim(mb, "kunit");
+		KUNIT_ASSERT_FALSE(test, IS_ERR(claim));
+		/* A device that outlives the function holds one too */
+		dev = kunit_device_register(test, surprise ? "doe-dev-s" :
+							     "doe-dev-o");
+		KUNIT_ASSERT_FALSE(test, IS_ERR(dev));
+		devm_claim = devm_pci_doe_claim(dev, mb, "kunit-devm");
+		KUNIT_ASSERT_FALSE(test, IS_ERR(devm_claim));
+
+		if (surprise) {
+			scoped_guard(raw_spinlock_irqsave, &fd->lock)
+				fd->mb[0].gone = true;
+			pci_dev_set_disconnected(fd->pdev, NULL);
+		}
+		fake_remove(fd);
+
+		KUNIT_EXPECT_PTR_EQ(test, pci_doe_claim_mailbox(claim), mb);
+		KUNIT_EXPECT_EQ(test, echo(mb, 7), -ENODEV);
+		KUNIT_EXPECT_EQ(test, PTR_ERR(pci_doe_claim(mb, "late")),
+				-ENODEV);
+		kunit_device_unregister(test, dev);
+		pci_doe_release(claim);
+		if (surprise)
+			break;
+
+		/* Everything is released: free the fake, again on a new one */
+		fake_free(fd);
+		test->priv = NULL;
+		fd = fake_alloc(test, 1);
+		mb = pci_find_doe_mailbox(fake_enumerate(test, fd), TEST_VID,
+					  TEST_ECHO);
+		KUNIT_ASSERT_NOT_NULL(test, mb);
+		pci_doe_set_timeout(mb, TEST_TIMEOUT_US);
+	}
+}
+
+/* devm_pci_doe_claim() is dropped when its device goes */
+static void doe_devm_claim(struct kunit *test)
+{
+	struct fake_dev *fd;
+	struct pci_doe_mb *mb = setup_one(test, &fd);
+	struct pci_doe_claim *claim;
+	struct device *dev;
+
+	dev = kunit_device_register(test, "doe-devm");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(dev));
+	claim = devm_pci_doe_claim(dev, mb, "kunit-devm");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(claim));
+	KUNIT_EXPECT_EQ(test, user_write(fd->pdev, 0x110, 4), -EPERM);
+	kunit_device_unregister(test, dev);
+	KUNIT_EXPECT_EQ(test, user_write(fd->pdev, 0x110, 4), 0);
 }
 
 static void doe_exchange_in_flight_owns(struct kunit *test)
@@ -1409,13 +1682,12 @@ static void doe_exchange_in_flight_owns(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, pci_doe_submit(mb, &ctx->task[0]), 0);
 	wait_for_go(test, fd, m, gos + 1);
 	/* No claim, but an exchange runs: root is kept out */
-	KUNIT_EXPECT_EQ(test, pci_doe_user_write_begin(fd->pdev, 0x110, 4,
-						       NULL), -EPERM);
+	KUNIT_EXPECT_EQ(test, user_write(fd->pdev, 0x110, 4), -EPERM);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_check(fd->pdev, 0x110, 4, NULL),
+			-EPERM);
 	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&ctx->all, 10 * HZ),
 			0);
-	KUNIT_EXPECT_EQ(test, pci_doe_user_write_begin(fd->pdev, 0x110, 4,
-						       NULL), 0);
-	pci_doe_user_write_end(fd->pdev, 0x110, 4);
+	KUNIT_EXPECT_EQ(test, user_write(fd->pdev, 0x110, 4), 0);
 }
 
 /* pci_doe() on an idle mailbox runs in its caller; queued tasks do not */
@@ -1501,19 +1773,21 @@ static void doe_denied_write_writes_nothing(struct kunit *test)
 	struct pci_dev *pdev = fake_enumerate(test, fd);
 	struct pci_doe_mb *a = pci_doe_find_mailbox_at(pdev, 0x100);
 	struct pci_doe_mb *b = pci_doe_find_mailbox_at(pdev, 0x120);
+	struct pci_doe_claim *claim;
 
 	KUNIT_ASSERT_NOT_NULL(test, a);
 	KUNIT_ASSERT_NOT_NULL(test, b);
 	KUNIT_ASSERT_EQ(test, echo(a, 3), 4);
 	fd->mb[0].aborts = 0;
 	/* A write across the idle mailbox a into the claimed mailbox b */
-	KUNIT_ASSERT_EQ(test, pci_doe_claim(b, "kunit"), 0);
-	KUNIT_EXPECT_EQ(test, pci_doe_user_write_begin(pdev, 0x108, 0x20,
-						       NULL), -EPERM);
+	claim = pci_doe_claim(b, "kunit");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(claim));
+	KUNIT_EXPECT_EQ(test, pci_doe_user_check(pdev, 0x108, 0x20, NULL),
+			-EPERM);
 	/* Refused as a whole: a was not marked as written */
 	KUNIT_EXPECT_EQ(test, echo(a, 4), 4);
 	KUNIT_EXPECT_EQ(test, fake_get(fd, &fd->mb[0].aborts), 0);
-	pci_doe_release(b, "kunit");
+	pci_doe_release(claim);
 }
 
 static void doe_user_take(struct kunit *test)
@@ -1521,6 +1795,8 @@ static void doe_user_take(struct kunit *test)
 	struct fake_dev *fd;
 	struct pci_doe_mb *mb = setup_one(test, &fd);
 	struct pci_dev *pdev = fd->pdev;
+	struct pci_doe_claim *claim;
+	unsigned int wdata = fake_get(fd, &fd->mb[0].wdata);
 	struct file *f1, *f2;
 
 	f1 = kunit_kzalloc(test, sizeof(*f1), GFP_KERNEL);
@@ -1532,19 +1808,23 @@ static void doe_user_take(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, pci_doe_user_take(pdev, 0x104, f1), -EINVAL);
 	KUNIT_EXPECT_EQ(test, pci_doe_user_take(pdev, 0x100, f2), -EBADF);
-	KUNIT_ASSERT_EQ(test, pci_doe_claim(mb, "kunit"), 0);
+	claim = pci_doe_claim(mb, "kunit");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(claim));
 	KUNIT_EXPECT_EQ(test, pci_doe_user_take(pdev, 0x100, f1), -EBUSY);
-	pci_doe_release(mb, "kunit");
+	pci_doe_release(claim);
 
 	KUNIT_ASSERT_EQ(test, pci_doe_user_take(pdev, 0x100, f1), 0);
 	/* The kernel is refused at once, without waiting */
 	KUNIT_EXPECT_EQ(test, echo(mb, 5), -EBUSY);
-	KUNIT_EXPECT_EQ(test, pci_doe_claim(mb, "kunit"), -EBUSY);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(pci_doe_claim(mb, "kunit")), -EBUSY);
 	/* The holder writes, nobody else does */
-	KUNIT_EXPECT_EQ(test, pci_doe_user_write_begin(pdev, 0x110, 4, f1), 0);
-	pci_doe_user_write_end(pdev, 0x110, 4);
-	KUNIT_EXPECT_EQ(test, pci_doe_user_write_begin(pdev, 0x110, 4, NULL),
+	KUNIT_EXPECT_EQ(test, pci_user_write_config(pdev, 0x110, 4, 1, f1), 0);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_check(pdev, 0x110, 4, f1), 0);
+	KUNIT_EXPECT_EQ(test, pci_user_write_config(pdev, 0x110, 4, 1, f2),
 			-EPERM);
+	KUNIT_EXPECT_EQ(test, user_write(pdev, 0x110, 4), -EPERM);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_check(pdev, 0x110, 4, NULL), -EPERM);
+	KUNIT_EXPECT_EQ(test, fake_get(fd, &fd->mb[0].wdata), wdata + 1);
 	KUNIT_EXPECT_EQ(test, pci_doe_user_give(pdev, 0x100, f2), -EINVAL);
 
 	/* Closing the file gives it back; the kernel aborts, then works */
@@ -1552,6 +1832,354 @@ static void doe_user_take(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pci_doe_user_give(pdev, 0x100, f1), -EINVAL);
 	KUNIT_EXPECT_EQ(test, echo(mb, 6), 4);
 	KUNIT_EXPECT_EQ(test, fake_get(fd, &fd->mb[0].aborts), 1);
+}
+
+/* ---- Callbacks that call the library, and waiting for tasks ---- */
+
+struct cb_ctx {
+	struct pci_doe_mb *mb;
+	struct fake_dev *fd;
+	struct pci_doe_task task[4];
+	__le32 req[4], rsp[4];
+	int inner_rc;		/* what the callback's own calls returned */
+	int submit_rc[2];
+	int cancel_rc;
+	int wait_rc;
+	unsigned int resubmits;
+	struct pci_doe_claim *claim;
+	atomic_t calls[4];
+	struct completion done[4];
+};
+
+static void cb_init(struct cb_ctx *c, struct pci_doe_mb *mb,
+		    void (*complete)(struct pci_doe_task *task))
+{
+	unsigned int i;
+
+	c->mb = mb;
+	for (i = 0; i < ARRAY_SIZE(c->task); i++) {
+		c->req[i] = cpu_to_le32(0x2000 + i);
+		c->task[i] = (struct pci_doe_task){
+			.vendor = TEST_VID,
+			.type = TEST_ECHO,
+			.request = &c->req[i],
+			.request_sz = sizeof(c->req[i]),
+			.response = &c->rsp[i],
+			.response_sz = sizeof(c->rsp[i]),
+			.complete = complete,
+			.private = c,
+		};
+		init_completion(&c->done[i]);
+	}
+}
+
+static unsigned int cb_index(struct pci_doe_task *task)
+{
+	struct cb_ctx *c = task->private;
+
+	return task - c->task;
+}
+
+/*
+ * Task 0's callback runs pci_doe() on its own mailbox while task 1 is
+ * still queued behind it; then submits, cancels, claims and releases.
+ */
+static void cb_calls_library(struct pci_doe_task *task)
+{
+	struct cb_ctx *c = task->private;
+	unsigned int i = cb_index(task);
+
+	atomic_inc(&c->calls[i]);
+	if (i == 0) {
+		c->inner_rc = echo(c->mb, 0x77);
+		c->claim = pci_doe_claim(c->mb, "kunit-cb");
+		/* Task 2 stays on the device until the test lets it answer */
+		scoped_guard(raw_spinlock_irqsave, &c->fd->lock) {
+			c->fd->mb[0].fault = FAULT_NEVER_READY;
+			c->fd->mb[0].fault_times = 1;
+		}
+		c->submit_rc[0] = pci_doe_submit(c->mb, &c->task[2]);
+		c->submit_rc[1] = pci_doe_submit(c->mb, &c->task[3]);
+		/* Task 3 is queued behind 2: withdrawn, its callback here */
+		c->cancel_rc = pci_doe_cancel(&c->task[3]);
+		pci_doe_release(c->claim);
+		/* Waiting on a task of this mailbox from here cannot end */
+		c->wait_rc = pci_doe_wait(&c->task[2]);
+		msleep(20);
+	}
+	complete(&c->done[i]);
+}
+
+static void doe_callback_calls_library(struct kunit *test)
+{
+	struct fake_dev *fd;
+	struct pci_doe_mb *mb = setup_one(test, &fd);
+	struct cb_ctx *c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	struct fake_mb *m = &fd->mb[0];
+	unsigned int gos = fake_get(fd, &m->gos), i;
+
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	cb_init(c, mb, cb_calls_library);
+	c->fd = fd;
+	pci_doe_set_timeout(mb, 5 * USEC_PER_SEC);
+	/* Task 0 waits on the device until task 1 is queued */
+	scoped_guard(raw_spinlock_irqsave, &fd->lock) {
+		m->fault = FAULT_NEVER_READY;
+		m->fault_times = 1;
+	}
+	KUNIT_ASSERT_EQ(test, pci_doe_submit(mb, &c->task[0]), 0);
+	wait_for_go(test, fd, m, gos + 1);
+	KUNIT_ASSERT_EQ(test, pci_doe_submit(mb, &c->task[1]), 0);
+	scoped_guard(raw_spinlock_irqsave, &fd->lock)
+		m->ready_in = 0;
+	/* Task 0's callback has returned; task 2 waits on the device */
+	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&c->done[0], 10 * HZ),
+			0);
+	wait_for_go(test, fd, m, gos + 4);
+	scoped_guard(raw_spinlock_irqsave, &fd->lock)
+		m->ready_in = 0;
+
+	for (i = 1; i < 4; i++)
+		KUNIT_ASSERT_NE(test,
+				wait_for_completion_timeout(&c->done[i], 10 * HZ),
+				0);
+	KUNIT_EXPECT_EQ(test, c->inner_rc, 4);
+	KUNIT_EXPECT_FALSE(test, IS_ERR(c->claim));
+	KUNIT_EXPECT_EQ(test, c->submit_rc[0], 0);
+	KUNIT_EXPECT_EQ(test, c->submit_rc[1], 0);
+	KUNIT_EXPECT_EQ(test, c->cancel_rc, 0);
+	KUNIT_EXPECT_EQ(test, c->wait_rc, -EDEADLK);
+	KUNIT_EXPECT_EQ(test, c->task[0].rv, 4);
+	KUNIT_EXPECT_EQ(test, c->task[1].rv, 4);
+	KUNIT_EXPECT_EQ(test, c->task[2].rv, 4);
+	KUNIT_EXPECT_EQ(test, c->task[3].rv, -ECANCELED);
+	for (i = 0; i < 4; i++) {
+		KUNIT_EXPECT_EQ(test, atomic_read(&c->calls[i]), 1);
+		if (i < 3)
+			KUNIT_EXPECT_EQ(test, le32_to_cpu(c->rsp[i]),
+					0x2000 + i);
+	}
+	/* Tasks 0 and 1, the callback's pci_doe(), then task 2 */
+	KUNIT_EXPECT_EQ(test, fake_get(fd, &m->gos), gos + 4);
+	/* The claim is gone: root may write again */
+	KUNIT_EXPECT_EQ(test, user_write(fd->pdev, 0x110, 4), 0);
+}
+
+/* Frees its own task; the library must not touch it afterwards (KASAN) */
+static void cb_frees_task(struct pci_doe_task *task)
+{
+	struct completion *done = task->private;
+
+	kfree(task->response);
+	kfree(task);
+	complete(done);
+}
+
+/* Resubmits its task until it ran three times */
+static void cb_resubmits(struct pci_doe_task *task)
+{
+	struct cb_ctx *c = task->private;
+
+	if (++c->resubmits < 3 && !pci_doe_submit(c->mb, task))
+		return;
+	complete(&c->done[0]);
+}
+
+static void doe_callback_frees_and_resubmits(struct kunit *test)
+{
+	struct fake_dev *fd;
+	struct pci_doe_mb *mb = setup_one(test, &fd);
+	struct cb_ctx *c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	DECLARE_COMPLETION_ONSTACK(freed);
+	struct pci_doe_task *t;
+	unsigned int i;
+
+	for (i = 0; i < 8; i++) {
+		t = kzalloc(sizeof(*t), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, t);
+		t->vendor = TEST_VID;
+		t->type = TEST_ECHO;
+		t->response = kzalloc(4, GFP_KERNEL);
+		t->response_sz = 4;
+		t->complete = cb_frees_task;
+		t->private = &freed;
+		KUNIT_ASSERT_EQ(test, pci_doe_submit(mb, t), 0);
+	}
+	for (i = 0; i < 8; i++)
+		KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&freed, 10 * HZ),
+				0);
+
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	cb_init(c, mb, cb_resubmits);
+	KUNIT_ASSERT_EQ(test, pci_doe_submit(mb, &c->task[0]), 0);
+	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&c->done[0], 10 * HZ),
+			0);
+	KUNIT_EXPECT_EQ(test, c->resubmits, 3);
+	KUNIT_EXPECT_EQ(test, c->task[0].rv, 4);
+	/* Resubmitted from its callback: done once the last callback returned */
+	KUNIT_EXPECT_EQ(test, pci_doe_wait(&c->task[0]), 0);
+}
+
+static void cb_slow(struct pci_doe_task *task)
+{
+	struct cb_ctx *c = task->private;
+	unsigned int i = cb_index(task);
+
+	atomic_inc(&c->calls[i]);
+	msleep(50);
+	complete(&c->done[i]);
+}
+
+/*
+ * pci_doe_cancel() says -EBUSY for a running task; pci_doe_wait() returns
+ * once its callback (which sleeps) has returned, so the caller may free
+ * it.  Waiting on a task never submitted or done returns at once.
+ */
+static void doe_wait_for_running_task(struct kunit *test)
+{
+	struct fake_dev *fd;
+	struct pci_doe_mb *mb = setup_one(test, &fd);
+	struct cb_ctx *c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	struct fake_mb *m = &fd->mb[0];
+	unsigned int gos = fake_get(fd, &m->gos);
+	struct pci_doe_task never = {};
+
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	cb_init(c, mb, cb_slow);
+	KUNIT_EXPECT_EQ(test, pci_doe_wait(&never), -EINVAL);
+	scoped_guard(raw_spinlock_irqsave, &fd->lock) {
+		m->fault = FAULT_NEVER_READY;
+		m->fault_times = 1;
+	}
+	KUNIT_ASSERT_EQ(test, pci_doe_submit(mb, &c->task[0]), 0);
+	KUNIT_ASSERT_EQ(test, pci_doe_submit(mb, &c->task[1]), 0);
+	wait_for_go(test, fd, m, gos + 1);
+	KUNIT_EXPECT_EQ(test, pci_doe_cancel(&c->task[0]), -EBUSY);
+	scoped_guard(raw_spinlock_irqsave, &fd->lock)
+		m->ready_in = 0;
+	KUNIT_EXPECT_EQ(test, pci_doe_wait(&c->task[0]), 0);
+	/* Its callback has returned, not only started */
+	KUNIT_EXPECT_TRUE(test, completion_done(&c->done[0]));
+	KUNIT_EXPECT_EQ(test, pci_doe_wait(&c->task[1]), 0);
+	KUNIT_EXPECT_TRUE(test, completion_done(&c->done[1]));
+	KUNIT_EXPECT_EQ(test, atomic_read(&c->calls[0]), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&c->calls[1]), 1);
+	KUNIT_EXPECT_EQ(test, pci_doe_wait(&c->task[0]), 0);
+	KUNIT_EXPECT_EQ(test, pci_doe_cancel(&c->task[0]), -EINVAL);
+}
+
+/* pci_doe_submit() from atomic context: spinlock held, interrupts off */
+static void doe_submit_atomic(struct kunit *test)
+{
+	struct fake_dev *fd;
+	struct pci_doe_mb *mb = setup_one(test, &fd);
+	struct async_ctx *ctx = async_alloc(test, 4, TEST_ECHO);
+	static DEFINE_SPINLOCK(lock);
+	unsigned long flags;
+	unsigned int i;
+	int rc[4];
+
+	spin_lock_irqsave(&lock, flags);
+	for (i = 0; i < 4; i++)
+		rc[i] = pci_doe_submit(mb, &ctx->task[i]);
+	spin_unlock_irqrestore(&lock, flags);
+	for (i = 0; i < 4; i++)
+		KUNIT_EXPECT_EQ(test, rc[i], 0);
+	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&ctx->all, 10 * HZ),
+			0);
+	for (i = 0; i < 4; i++)
+		KUNIT_EXPECT_EQ(test, ctx->task[i].rv, 4);
+}
+
+/*
+ * A task queued while pci_doe() runs in its caller's context must start as
+ * soon as that exchange ends, without another submission to wake the
+ * queue (a lost wake-up otherwise).
+ */
+static void doe_queued_behind_inline(struct kunit *test)
+{
+	struct fake_dev *fd;
+	struct pci_doe_mb *mb = setup_one(test, &fd);
+	struct fake_mb *m = &fd->mb[0];
+	struct async_ctx *ctx = async_alloc(test, 1, TEST_ECHO);
+	struct inline_caller c = { .mb = mb };
+	unsigned int gos = fake_get(fd, &m->gos);
+	struct task_struct *t;
+
+	init_completion(&c.done);
+	pci_doe_set_timeout(mb, 10 * USEC_PER_SEC);
+	scoped_guard(raw_spinlock_irqsave, &fd->lock) {
+		m->fault = FAULT_NEVER_READY;
+		m->fault_times = 1;
+	}
+	t = kthread_run(inline_caller_fn, &c, "doe-inline");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	wait_for_go(test, fd, m, gos + 1);
+	KUNIT_ASSERT_EQ(test, pci_doe_submit(mb, &ctx->task[0]), 0);
+	scoped_guard(raw_spinlock_irqsave, &fd->lock)
+		m->ready_in = 0;
+	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&c.done, 10 * HZ), 0);
+	KUNIT_EXPECT_EQ(test, c.rc, 4);
+	/* Nothing else is submitted: the queued task must still run */
+	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&ctx->all, 5 * HZ),
+			0);
+	KUNIT_EXPECT_EQ(test, ctx->task[0].rv, 4);
+	KUNIT_EXPECT_EQ(test, le32_to_cpu(ctx->rsp[0]), 0x1000);
+}
+
+/* ---- End of a response ---- */
+
+/*
+ * Data Object Ready still set for a few Status reads after the last dword:
+ * a device slow to clear it does not lose a valid response; one that keeps
+ * it set (its object is longer than its Length) fails.
+ */
+static void doe_ready_lingers(struct kunit *test)
+{
+	struct fake_dev *fd;
+	struct pci_doe_mb *mb = setup_one(test, &fd);
+	struct fake_mb *m = &fd->mb[0];
+
+	scoped_guard(raw_spinlock_irqsave, &fd->lock) {
+		m->fault = FAULT_READY_LINGERS;
+		m->fault_arg = 3;
+		m->fault_times = 1;
+	}
+	KUNIT_EXPECT_EQ(test, echo(mb, 8), 4);
+	KUNIT_EXPECT_EQ(test, fake_get(fd, &m->aborts), 0);
+
+	scoped_guard(raw_spinlock_irqsave, &fd->lock) {
+		m->fault = FAULT_READY_LINGERS;
+		m->fault_arg = ~0U;
+		m->fault_times = 1;
+	}
+	KUNIT_EXPECT_EQ(test, echo(mb, 9), -EIO);
+	KUNIT_EXPECT_EQ(test, fake_get(fd, &m->aborts), 1);
+	KUNIT_EXPECT_EQ(test, echo(mb, 10), 4);
+}
+
+/*
+ * Error raised half-way through a long response is seen at the Status
+ * check every 256 dwords, not only at the end: the read stops early.
+ */
+static void doe_error_midway_long_response(struct kunit *test)
+{
+	struct fake_dev *fd;
+	struct pci_doe_mb *mb = setup_one(test, &fd);
+	struct fake_mb *m = &fd->mb[0];
+	unsigned int pops = fake_get(fd, &m->pops);
+	void *buf = kunit_kzalloc(test, 2000 * 4, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	scoped_guard(raw_spinlock_irqsave, &fd->lock) {
+		m->fault = FAULT_ERROR_MID;
+		m->fault_arg = 300;
+		m->fault_times = 1;
+	}
+	KUNIT_EXPECT_EQ(test, sized(mb, 2000, buf, 2000 * 4), -EIO);
+	/* Stopped at the check after dword 512 of the payload, not at 2000 */
+	KUNIT_EXPECT_EQ(test, fake_get(fd, &m->pops) - pops, 2 + 512);
+	KUNIT_EXPECT_EQ(test, sized(mb, 2000, buf, 2000 * 4), 2000 * 4);
 }
 
 static struct kunit_case doe_cases[] = {
@@ -1596,6 +2224,18 @@ static struct kunit_case doe_cases[] = {
 	KUNIT_CASE(doe_exchange_in_flight_owns),
 	KUNIT_CASE(doe_denied_write_writes_nothing),
 	KUNIT_CASE(doe_user_take),
+	KUNIT_CASE(doe_user_write_truncated_offsets),
+	KUNIT_CASE(doe_user_write_stalled),
+	KUNIT_CASE(doe_relaxed_write_during_exchange),
+	KUNIT_CASE(doe_claim_outlives_function),
+	KUNIT_CASE(doe_devm_claim),
+	KUNIT_CASE(doe_callback_calls_library),
+	KUNIT_CASE(doe_callback_frees_and_resubmits),
+	KUNIT_CASE(doe_wait_for_running_task),
+	KUNIT_CASE(doe_submit_atomic),
+	KUNIT_CASE(doe_queued_behind_inline),
+	KUNIT_CASE(doe_ready_lingers),
+	KUNIT_CASE(doe_error_midway_long_response),
 	{}
 };
 
