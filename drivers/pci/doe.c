@@ -86,9 +86,10 @@
 /*
  * Data Object Ready still set after the last dword of a response: give a
  * device this long to clear it before calling the object longer than its
- * Length (the spec gives no figure; a few Status reads on hardware)
+ * Length (the spec gives no figure: a few Status reads, about 1 us each on
+ * hardware)
  */
-#define DOE_READY_CLEAR_US	100
+#define DOE_READY_CLEAR_US	10
 
 #define DOE_PROT_DISCOVERY	0x00
 
@@ -738,10 +739,10 @@ static int doe_recv(struct pci_doe_mb *mb, struct pci_doe_task *task)
 		 * was popped; one that keeps it set has more data than its
 		 * Length said, and the response cannot be trusted.
 		 */
-		rc = read_poll_timeout(doe_status, status,
-				       !(status & PCI_DOE_STATUS_DATA_OBJECT_READY) ||
-				       (status & PCI_DOE_STATUS_ERROR),
-				       2, DOE_READY_CLEAR_US, false, mb);
+		rc = read_poll_timeout_atomic(doe_status, status,
+					      !(status & PCI_DOE_STATUS_DATA_OBJECT_READY) ||
+					      (status & PCI_DOE_STATUS_ERROR),
+					      1, DOE_READY_CLEAR_US, false, mb);
 		if (PCI_POSSIBLE_ERROR(status))
 			return -ENODEV;
 		if (status & PCI_DOE_STATUS_ERROR) {
@@ -1176,10 +1177,12 @@ int pci_doe_cancel(struct pci_doe_task *task)
 {
 	struct pci_doe_mb *mb = task->mb;
 	unsigned long flags;
+	struct pci_dev *pdev;
 	int rc = 0;
 
 	if (!mb)
 		return -EINVAL;
+	pdev = mb->pdev;
 
 	spin_lock_irqsave(&mb->lock, flags);
 	switch (task->state) {
@@ -1191,8 +1194,11 @@ int pci_doe_cancel(struct pci_doe_task *task)
 		doe_gate_update(mb);
 		trace_pci_doe_complete(mb->pdev, mb->cap_offset, task,
 				       -ECANCELED, 0);
-		/* Keep @mb (its function) till the callback has returned */
-		pci_dev_get(mb->pdev);
+		/*
+		 * The function may be removed meanwhile: hold it, and with it
+		 * @mb, until the callback has returned and @lock is dropped
+		 */
+		pci_dev_get(pdev);
 		doe_call(mb, task, &flags);
 		break;
 	case DOE_TASK_RUNNING:
@@ -1203,8 +1209,9 @@ int pci_doe_cancel(struct pci_doe_task *task)
 	}
 	spin_unlock_irqrestore(&mb->lock, flags);
 
+	/* Last: may free the function and @mb */
 	if (!rc)
-		pci_dev_put(mb->pdev);
+		pci_dev_put(pdev);
 	return rc;
 }
 EXPORT_SYMBOL_GPL(pci_doe_cancel);
