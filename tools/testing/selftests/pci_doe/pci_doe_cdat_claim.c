@@ -10,7 +10,10 @@
  * policy:
  *
  *  table_intact        after every rebind the endpoint's CDAT is the same
- *                      bytes as before
+ *                      bytes as before, and the mailbox was aborted at most
+ *                      once per read (the stray dwords that landed before
+ *                      the claim): none landed between two entries, which
+ *                      without the claim makes the next entry abort first
  *  claim_names_port    at least one write was refused while the CXL driver
  *                      held its claim, and the denial names it
  *                      ("claimed by cxl endpoint...")
@@ -39,7 +42,9 @@
 #define ENDPOINT_CDATS	"/sys/bus/cxl/devices/endpoint*/CDAT"
 #define CDAT_MAX	65536
 /* Rebinds to try for a write refused during the claim */
-#define TRIES		8
+#define TRIES		24
+/* Hammer threads, one per vCPU of the harness */
+#define HAMMERS		2
 /* How long a rebind may take to bring the endpoint's CDAT back, ms */
 #define REBIND_MS	20000
 
@@ -193,8 +198,9 @@ TEST_F_TIMEOUT(cdat, table_intact_and_claim_names_port, 300)
 	static unsigned char got[CDAT_MAX];
 	struct hammer h = {};
 	long denied0 = doe_ctl_mb_counter(&self->mb, "denied_writes");
-	int try, named = 0;
-	pthread_t t;
+	int try, named = 0, i;
+	pthread_t t[HAMMERS];
+	long aborts;
 	ssize_t len;
 
 	h.fd = doe_ctl_open(self->bdf, DOE_CTL_SYSFS, 1);
@@ -204,18 +210,27 @@ TEST_F_TIMEOUT(cdat, table_intact_and_claim_names_port, 300)
 	for (try = 0; try < TRIES && !named; try++) {
 		klogctl(5, NULL, 0);	/* clear the ring buffer */
 		atomic_store(&h.stop, 0);
-		ASSERT_EQ(0, pthread_create(&t, NULL, hammer_fn, &h));
+		for (i = 0; i < HAMMERS; i++)
+			ASSERT_EQ(0, pthread_create(&t[i], NULL, hammer_fn, &h));
+		/* Let stray dwords land first: the read starts touched */
+		usleep(20000);
+		aborts = doe_ctl_mb_counter(&self->mb, "aborts");
 		ASSERT_EQ(0, rebind(self->bdf, got, &len));
+		aborts = doe_ctl_mb_counter(&self->mb, "aborts") - aborts;
 		atomic_store(&h.stop, 1);
-		pthread_join(t, NULL);
+		for (i = 0; i < HAMMERS; i++)
+			pthread_join(t[i], NULL);
 
 		ASSERT_EQ(self->ref_len, len);
 		ASSERT_EQ(0, memcmp(self->ref, got, len))
 			TH_LOG("try %d: the endpoint's CDAT changed", try);
+		ASSERT_LE(aborts, 1)
+			TH_LOG("try %d: %ld aborts during one CDAT read: a write landed between two entries",
+			       try, aborts);
 		named = klog_has("claimed by cxl endpoint");
-		TH_LOG("try %d: %ld writes landed, %ld refused, %ld other; denial names the claim: %s",
+		TH_LOG("try %d: %ld writes landed, %ld refused, %ld other so far, %ld abort(s); denial names the claim: %s",
 		       try, atomic_load(&h.ok), atomic_load(&h.refused),
-		       atomic_load(&h.other), named ? "yes" : "no");
+		       atomic_load(&h.other), aborts, named ? "yes" : "no");
 	}
 	close(h.fd);
 
