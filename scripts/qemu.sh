@@ -11,6 +11,7 @@
 #   direct  0c:00.0 cxl-rp -> 0d:00.0 cxl-type3 (DOE at 0x190)
 #   switch  0c:00.0 cxl-rp -> 0d:00.0 cxl-upstream (DOE at 0x1a8)
 #           -> 0e:00.0 cxl-downstream -> 0f:00.0 cxl-type3
+# The kernel command line names the topology (harness.topo=direct|switch).
 # KUnit runs at boot only with --kunit (kunit.enable=0 otherwise).  In batch
 # mode a watchdog kills a guest that has not powered off after --timeout
 # seconds.  --unlock releases build/.lock once the kernel and initramfs are
@@ -146,7 +147,9 @@ esac
 interactive=0
 if ((shell)) && [[ -t 0 && -t 1 ]]; then interactive=1; else shell=0; fi
 
-cmdline="console=ttyS0 pci=nomsi panic=-1 log_buf_len=1M harness.mode=$mode harness.shell=$shell"
+# harness.topo= tells the guest and the tests which topology this is (they
+# must not guess it from the devices they find)
+cmdline="console=ttyS0 pci=nomsi panic=-1 log_buf_len=1M harness.mode=$mode harness.shell=$shell harness.topo=$topo"
 ((kunit)) || cmdline+=" kunit.enable=0"
 [[ -n $append ]] && cmdline+=" $append"
 if ((interactive)); then serial=(-serial mon:stdio); else serial=(-serial stdio); fi

@@ -68,12 +68,31 @@ const char *sim_missing(void)
 
 const char *sim_secondary_boot(void)
 {
-	char cmdline[4096];
+	static char why[64];
+	char cmdline[4096], *tok, *save = NULL;
+	const char *topo = NULL;
+	int policy = 0;
 
-	if (sim_exists(PCI_DEVICES "/0000:0f:00.0"))
-		return "switch topology";
-	if (sim_read("/proc/cmdline", cmdline, sizeof(cmdline)) > 0 &&
-	    strstr(cmdline, "pci_doe.policy="))
+	if (sim_read("/proc/cmdline", cmdline, sizeof(cmdline)) <= 0)
+		cmdline[0] = '\0';
+	for (tok = strtok_r(cmdline, " \t\n", &save); tok;
+	     tok = strtok_r(NULL, " \t\n", &save)) {
+		if (!strncmp(tok, "harness.topo=", 13))
+			topo = tok + 13;
+		else if (!strncmp(tok, "pci_doe.policy=", 15))
+			policy = 1;
+	}
+	/*
+	 * The harness (scripts/qemu.sh) says which topology it booted; only
+	 * a boot without harness.topo= (by hand) falls back to looking for
+	 * the switch topology's type 3 function.
+	 */
+	if (topo ? strcmp(topo, "direct") != 0 :
+		   sim_exists(PCI_DEVICES "/0000:0f:00.0")) {
+		snprintf(why, sizeof(why), "%s topology", topo ? topo : "switch");
+		return why;
+	}
+	if (policy)
 		return "pci_doe.policy= boot";
 	return NULL;
 }
