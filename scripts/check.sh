@@ -478,6 +478,10 @@ boot() {
 	msg "boot $name: TOPO=$topo$( ((kunit)) && echo ', KUnit')${params:+, APPEND=$params} (log: ${log#"$HARNESS_ROOT"/})"
 	((kunit)) && args+=(--kunit)
 	[[ -n $params ]] && args+=(--append "$params")
+	# The first boot runs KUnit and the full fuzz and scale runs: about
+	# 3.5 minutes on an idle machine, so the default 300 s watchdog is
+	# too tight for it; TIMEOUT= still overrides both
+	((kunit)) && args+=(--timeout "${TIMEOUT:-600}")
 	"$HARNESS_ROOT/scripts/qemu.sh" --mode check --topo "$topo" --log "$log" --quiet \
 		"${args[@]}" || rc=$?
 	echo "$rc" >"$dir/$name.rc"
