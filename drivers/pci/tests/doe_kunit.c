@@ -1441,17 +1441,20 @@ static void doe_user_write_truncated_offsets(struct kunit *test)
 	struct pci_doe_mb *mb = setup_one(test, &fd);
 	struct pci_dev *pdev = fd->pdev;
 	struct fake_mb *m = &fd->mb[0];
-	unsigned long long wide = (1ULL << 32) + 0x110;
-	unsigned long long neg = (1ULL << 32) + 0x80000000ULL + 0x110;
+	/* The int that (1 << 32) + 0x110 and (1 << 32) + 2^31 + 0x110 become */
+	int wide = lower_32_bits((1ULL << 32) + 0x110);
+	int neg = lower_32_bits((1ULL << 32) + 0x80000000ULL + 0x110);
 	unsigned int blk = fake_get(fd, &m->blk_writes);
 	unsigned int wdata = fake_get(fd, &m->wdata);
 	struct pci_doe_claim *claim;
 
 	claim = pci_doe_claim(mb, "kunit");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(claim));
-	KUNIT_EXPECT_EQ(test, pci_user_write_config_dword(pdev, (int)wide, 0),
+	KUNIT_EXPECT_EQ(test, wide, 0x110);
+	KUNIT_EXPECT_LT(test, neg, 0);
+	KUNIT_EXPECT_EQ(test, pci_user_write_config_dword(pdev, wide, 0),
 			-EPERM);
-	KUNIT_EXPECT_EQ(test, pci_user_write_config_dword(pdev, (int)neg, 0),
+	KUNIT_EXPECT_EQ(test, pci_user_write_config_dword(pdev, neg, 0),
 			-EINVAL);
 	KUNIT_EXPECT_EQ(test, pci_user_write_config_dword(pdev, 0x1000, 0),
 			-EINVAL);
@@ -1459,7 +1462,7 @@ static void doe_user_write_truncated_offsets(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fake_get(fd, &m->blk_writes), blk);
 	pci_doe_release(claim);
 	/* Idle: the truncated offset reaches the Write Data Mailbox */
-	KUNIT_EXPECT_EQ(test, pci_user_write_config_dword(pdev, (int)wide, 0),
+	KUNIT_EXPECT_EQ(test, pci_user_write_config_dword(pdev, wide, 0),
 			0);
 	KUNIT_EXPECT_EQ(test, fake_get(fd, &m->wdata), wdata + 1);
 	KUNIT_EXPECT_EQ(test, echo(mb, 2), 4);
