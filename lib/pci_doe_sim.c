@@ -30,7 +30,8 @@
  *   fID/       bdf, mailboxes (offsets), state (present, absent: not on
  *              the bus, all_ones, surprise_removed), surprise (write: the
  *              function reads all-ones from now on and is removed from a
- *              work item, as a surprise link down would)
+ *              work item, as a surprise link down would), other_writes
+ *              (config writes outside the mailboxes, which are dropped)
  *   fID/mbK/   the mailbox at config offset 0x100 + 0x20 * K:
  *     offset, version       read only
  *     protocols             Discovery list, "vvvv:tt ..." (hex, in index
@@ -106,6 +107,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/acpi.h>
+#include <linux/atomic.h>
 #include <linux/bitfield.h>
 #include <linux/cleanup.h>
 #include <linux/ctype.h>
@@ -397,6 +399,7 @@ struct sim_mb {
  * @all_ones: mailboxes whose all_ones fault fired, one bit each
  * @surprised: surprise removal happened: all-ones for good
  * @dying: being deleted: @remove_work is not queued any more
+ * @other_writes: config writes outside the mailboxes (dropped)
  * @exit_node: on the list of functions sim_exit() frees
  * @nr_mb: number of mailboxes
  * @mb: the mailboxes
@@ -412,6 +415,7 @@ struct sim_fn {
 	u32 all_ones;
 	bool surprised;
 	bool dying;
+	atomic_t other_writes;
 
 	struct list_head exit_node;
 	unsigned int nr_mb;
@@ -1051,6 +1055,8 @@ static int sim_cfg_write(struct pci_bus *bus, unsigned int devfn, int where,
 		if (mb)
 			sim_mb_write(mb, reg - mb->offset,
 				     size == 4 ? val : val << 8 * (where & 3));
+		else
+			atomic_inc(&fn->other_writes);
 	}
 	rcu_read_unlock();
 	return PCIBIOS_SUCCESSFUL;
@@ -1667,6 +1673,8 @@ static void sim_fn_debugfs(struct sim_fn *fn)
 			    &sim_fn_mailboxes_fops);
 	debugfs_create_file("state", 0400, fn->dir, fn, &sim_fn_state_fops);
 	debugfs_create_file("surprise", 0200, fn->dir, fn, &sim_surprise_fops);
+	debugfs_create_atomic_t("other_writes", 0400, fn->dir,
+				&fn->other_writes);
 
 	for (i = 0; i < fn->nr_mb; i++) {
 		struct sim_mb *mb = &fn->mb[i];
