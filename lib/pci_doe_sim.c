@@ -63,7 +63,8 @@
  *
  *   at each Go of a well-formed request:
  *     error_before_response   Error, no response
- *     error_during_response   Error after 3 dwords are read, rest discarded
+ *     error_during_response   Error once ARG dwords (default 3) are read,
+ *                             rest discarded
  *     ready_never             Busy, never Data Object Ready
  *     wrong_vendor, wrong_type  response header altered
  *     length_0, length_1      Length field 0 (2^18) / 1, object unchanged
@@ -150,7 +151,7 @@
 #define SIM_MAX_INPUT		4096
 /* A response cannot be slower than this; more is surely a typo */
 #define SIM_MAX_DELAY_US	(600ULL * USEC_PER_SEC)
-/* error_during_response: Error once this many dwords were read */
+/* error_during_response without ARG: Error once this many dwords were read */
 #define SIM_ERROR_AFTER_DW	3
 
 /* Test protocols, as in drivers/pci/tests/doe_kunit.c */
@@ -778,7 +779,9 @@ static void sim_mangle(struct sim_mb *mb, unsigned long fired)
 	if (test_bit(SIM_TOO_LONG, &fired))
 		mb->rbuf[1] = sim_length_field(mb->rlen + 4);
 	if (test_bit(SIM_ERROR_DURING, &fired))
-		mb->error_at = min(mb->rlen, SIM_ERROR_AFTER_DW);
+		mb->error_at = min_t(u64, mb->rlen,
+				     mb->faults[SIM_ERROR_DURING].arg ?:
+				     SIM_ERROR_AFTER_DW);
 }
 
 /* The function stops answering: all-ones, and maybe removal */
