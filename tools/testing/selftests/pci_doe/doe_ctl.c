@@ -49,6 +49,34 @@ static int mb_cmp(const void *a, const void *b)
 	return c ? c : (int)x->cap - (int)y->cap;
 }
 
+/* Is @mb's function simulated?  Fills in the sim_* fields. */
+static void sim_lookup(struct doe_ctl_mb *mb)
+{
+	char line[256], bdf[64], state[64];
+	int id, nr;
+	FILE *f;
+
+	mb->sim_id = -1;
+	f = fopen(DOE_CTL_SIM_DIR "/functions", "re");
+	if (!f)
+		return;
+	/* "ID BDF MAILBOXES STATE" */
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%d %63s %d %63s", &id, bdf, &nr, state) != 4 ||
+		    strcmp(bdf, mb->bdf))
+			continue;
+		if (mb->cap < DOE_CTL_SIM_BASE || nr > DOE_CTL_SIM_MAX_MB ||
+		    (mb->cap - DOE_CTL_SIM_BASE) % DOE_CTL_SIM_STRIDE)
+			break;
+		mb->sim_id = id;
+		mb->sim_nr_mb = nr;
+		mb->sim_index = (mb->cap - DOE_CTL_SIM_BASE) /
+				DOE_CTL_SIM_STRIDE;
+		break;
+	}
+	fclose(f);
+}
+
 int doe_ctl_mailboxes(struct doe_ctl_mb *mbs, int max)
 {
 	glob_t g;
@@ -78,6 +106,7 @@ int doe_ctl_mailboxes(struct doe_ctl_mb *mbs, int max)
 			*s++ = *p == '\n' ? ' ' : *p;
 		*s = '\0';
 		mb->has_cdat = !!strstr(mb->protocols, "1e98:02");
+		sim_lookup(mb);
 		n++;
 	}
 	globfree(&g);
@@ -295,4 +324,272 @@ long long doe_ctl_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+int doe_ctl_kmsg_count(int fd, const char *a, const char *b, const char *c,
+		       char *line, size_t len)
+{
+	char rec[2048];
+	int found = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)	/* overwritten records */
+			continue;
+		if (n <= 0)
+			return found;
+		rec[n] = '\0';
+		if ((a && !strstr(rec, a)) || (b && !strstr(rec, b)) ||
+		    (c && !strstr(rec, c)))
+			continue;
+		if (!found++ && line) {
+			const char *msg = strchr(rec, ';');
+			size_t l;
+
+			msg = msg ? msg + 1 : rec;
+			l = strcspn(msg, "\n");
+			if (l >= len)
+				l = len - 1;
+			memcpy(line, msg, l);
+			line[l] = '\0';
+		}
+	}
+}
+
+/* ---- the simulator: what the device saw ---- */
+
+static const char * const sim_reg_names[DOE_CTL_SIM_REGS] = {
+	"header", "cap", "ctrl", "status", "write_mailbox", "read_mailbox",
+};
+
+int doe_ctl_sim_present(void)
+{
+	return access(DOE_CTL_SIM_DIR "/add", W_OK) == 0;
+}
+
+int doe_ctl_sim_add(int nr_mb, int *id, char *bdf, size_t len)
+{
+	char buf[64], name[64];
+	int fd, ret = 0;
+	ssize_t n;
+
+	fd = open(DOE_CTL_SIM_DIR "/add", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	snprintf(buf, sizeof(buf), "%d 2", nr_mb);
+	if (write(fd, buf, strlen(buf)) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	/* Read back on the same file: the function this write created */
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0) {
+		ret = n < 0 ? -errno : -EIO;
+		goto out;
+	}
+	buf[n] = '\0';
+	if (sscanf(buf, "%d %63s", id, name) != 2)
+		ret = -EIO;
+	else
+		snprintf(bdf, len, "%s", name);
+out:
+	close(fd);
+	return ret;
+}
+
+int doe_ctl_sim_del(int id)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%d", id);
+	return doe_user_write_file(DOE_CTL_SIM_DIR "/del", buf);
+}
+
+/* The number after "@key " at the start of a line of @buf */
+static long key_value(const char *buf, const char *key)
+{
+	size_t klen = strlen(key);
+	const char *p;
+
+	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, key, klen) && p[klen] == ' ')
+			return strtol(p + klen + 1, NULL, 10);
+	return -ENOENT;
+}
+
+long doe_ctl_sim_counter(const struct doe_ctl_mb *mb, const char *key)
+{
+	char path[160], buf[1024];
+	int ret;
+
+	if (mb->sim_id < 0)
+		return -ENODEV;
+	snprintf(path, sizeof(path), DOE_CTL_SIM_DIR "/f%d/mb%d/counters",
+		 mb->sim_id, mb->sim_index);
+	ret = doe_ctl_read_file(path, buf, sizeof(buf));
+	if (ret < 0)
+		return ret;
+	return key_value(buf, key);
+}
+
+int doe_ctl_dev_read(const struct doe_ctl_mb *mb, struct doe_ctl_dev *d)
+{
+	char path[160], buf[1024], key[64];
+	int k, r, ret;
+
+	memset(d, 0, sizeof(*d));
+	if (mb->sim_id < 0)
+		return 0;
+	for (k = 0; k < mb->sim_nr_mb; k++) {
+		snprintf(path, sizeof(path),
+			 DOE_CTL_SIM_DIR "/f%d/mb%d/counters", mb->sim_id, k);
+		ret = doe_ctl_read_file(path, buf, sizeof(buf));
+		if (ret < 0)
+			return ret;
+		for (r = 0; r < DOE_CTL_SIM_REGS; r++) {
+			snprintf(key, sizeof(key), "%s_writes",
+				 sim_reg_names[r]);
+			d->reg[k][r] = key_value(buf, key);
+			if (d->reg[k][r] < 0)
+				return -EIO;
+		}
+	}
+	snprintf(path, sizeof(path), DOE_CTL_SIM_DIR "/f%d/other_writes",
+		 mb->sim_id);
+	ret = doe_ctl_read_file(path, buf, sizeof(buf));
+	if (ret < 0)
+		return ret;
+	d->other = strtol(buf, NULL, 10);
+	return 0;
+}
+
+/* One config access at @off, as the simulator counts it */
+static void dev_access(const struct doe_ctl_mb *mb, struct doe_ctl_dev *d,
+		       unsigned int off)
+{
+	unsigned int reg = off & ~3u, k, base;
+
+	if (reg >= DOE_CTL_SIM_BASE) {
+		k = (reg - DOE_CTL_SIM_BASE) / DOE_CTL_SIM_STRIDE;
+		base = DOE_CTL_SIM_BASE + k * DOE_CTL_SIM_STRIDE;
+		if ((int)k < mb->sim_nr_mb && reg - base < DOE_CTL_BLOCK) {
+			d->reg[k][(reg - base) / 4]++;
+			return;
+		}
+	}
+	d->other++;
+}
+
+/*
+ * The offsets of the config accesses of a root write of @len bytes at @off,
+ * as pci_write_config() (sysfs) and proc_bus_pci_write() split it; returns
+ * how many (at most 4 + @len / 4)
+ */
+static int split_write(unsigned long long off, size_t len, unsigned int *acc)
+{
+	int n = 0;
+
+	if (off >= DOE_CTL_CFG_SIZE)
+		return 0;
+	if (off + len > DOE_CTL_CFG_SIZE)
+		len = DOE_CTL_CFG_SIZE - off;
+	if ((off & 1) && len) {
+		acc[n++] = off;
+		off++;
+		len--;
+	}
+	if ((off & 3) && len > 2) {
+		acc[n++] = off;
+		off += 2;
+		len -= 2;
+	}
+	while (len > 3) {
+		acc[n++] = off;
+		off += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		acc[n++] = off;
+		off += 2;
+		len -= 2;
+	}
+	if (len)
+		acc[n++] = off;
+	return n;
+}
+
+void doe_ctl_dev_add_write(const struct doe_ctl_mb *mb, struct doe_ctl_dev *d,
+			   unsigned long long off, size_t len)
+{
+	static unsigned int acc[4 + DOE_CTL_CFG_SIZE / 4];
+	int i, n;
+
+	if (mb->sim_id < 0)
+		return;
+	n = split_write(off, len, acc);
+	for (i = 0; i < n; i++)
+		dev_access(mb, d, acc[i]);
+}
+
+int doe_ctl_block_accesses(const struct doe_ctl_mb *mb, unsigned long long off,
+			   size_t len)
+{
+	static unsigned int acc[4 + DOE_CTL_CFG_SIZE / 4];
+	int i, n, hits = 0;
+
+	n = split_write(off, len, acc);
+	for (i = 0; i < n; i++)
+		hits += acc[i] >= mb->cap && acc[i] < mb->cap + DOE_CTL_BLOCK;
+	return hits;
+}
+
+void doe_ctl_witness_start(struct doe_ctl_witness *w,
+			   const struct doe_ctl_mb *mb)
+{
+	w->mb = mb;
+	w->error = doe_ctl_dev_read(mb, &w->start);
+	w->want = w->start;
+}
+
+void doe_ctl_witness_expect(struct doe_ctl_witness *w, unsigned long long off,
+			    size_t len)
+{
+	doe_ctl_dev_add_write(w->mb, &w->want, off, len);
+}
+
+int doe_ctl_witness_check(struct doe_ctl_witness *w, char *why, size_t len)
+{
+	const struct doe_ctl_mb *mb = w->mb;
+	struct doe_ctl_dev got;
+	size_t pos = 0;
+	int k, r, ret;
+
+	why[0] = '\0';
+	if (mb->sim_id < 0)
+		return 0;
+	if (w->error) {
+		snprintf(why, len, "simulator counters: %s", strerror(-w->error));
+		return w->error;
+	}
+	ret = doe_ctl_dev_read(mb, &got);
+	if (ret) {
+		snprintf(why, len, "simulator counters: %s", strerror(-ret));
+		return ret;
+	}
+	for (k = 0; k < mb->sim_nr_mb; k++)
+		for (r = 0; r < DOE_CTL_SIM_REGS; r++)
+			if (got.reg[k][r] != w->want.reg[k][r] && pos < len)
+				pos += snprintf(why + pos, len - pos,
+						"%smb%d %s writes +%ld (expected +%ld)",
+						pos ? ", " : "", k,
+						sim_reg_names[r],
+						got.reg[k][r] - w->start.reg[k][r],
+						w->want.reg[k][r] - w->start.reg[k][r]);
+	if (got.other != w->want.other && pos < len)
+		pos += snprintf(why + pos, len - pos,
+				"%swrites outside the mailboxes +%ld (expected +%ld)",
+				pos ? ", " : "", got.other - w->start.other,
+				w->want.other - w->start.other);
+	return pos ? -EIO : 0;
 }

@@ -41,6 +41,14 @@
 #define DOE_CTL_MAX_MBS		16
 #define DOE_CTL_DEFAULT_DIR	"/sys/kernel/debug/test_pci_doe"
 
+/* The DOE simulator (lib/pci_doe_sim.c), where the kernel has it */
+#define DOE_CTL_SIM_DIR		"/sys/kernel/debug/pci_doe_sim"
+#define DOE_CTL_SIM_MAX_MB	16
+/* Its mailbox K is at 0x100 + 0x20 * K, six registers */
+#define DOE_CTL_SIM_BASE	0x100
+#define DOE_CTL_SIM_STRIDE	0x20
+#define DOE_CTL_SIM_REGS	6
+
 /* One mailbox, as /sys/bus/pci/devices/<bdf>/doe/<offset>/ shows it */
 struct doe_ctl_mb {
 	char bdf[32];
@@ -48,6 +56,9 @@ struct doe_ctl_mb {
 	char dir[160];			/* its sysfs directory */
 	char protocols[256];		/* "0001:00 1e98:02" */
 	int has_cdat;			/* lists CXL Table Access (1e98:02) */
+	int sim_id;			/* simulated function ID, or -1 */
+	int sim_index;			/* K of mbK in the simulator */
+	int sim_nr_mb;			/* mailboxes of the simulated function */
 };
 
 /* Where a root config write goes through */
@@ -117,5 +128,66 @@ int doe_ctl_user_discovery(const struct doe_ctl_mb *mb, int fd, char *buf,
 			   size_t len);
 
 long long doe_ctl_now_ms(void);
+
+/*
+ * /dev/kmsg records after @fd's position (opened O_NONBLOCK) that contain
+ * every one of @a, @b and @c (NULL: no condition); consumes them all.
+ * The first match is copied to @line when @line is not NULL.
+ */
+int doe_ctl_kmsg_count(int fd, const char *a, const char *b, const char *c,
+		       char *line, size_t len);
+
+/*
+ * The device's side of root's writes, on simulated mailboxes: the
+ * simulator counts the config writes its function gets, per register of
+ * each mailbox and outside the mailboxes.  A witness takes a snapshot of
+ * those counters; the writes the test expects to reach the device are
+ * added with doe_ctl_witness_expect(), as the kernel splits them into
+ * byte, word and dword accesses; doe_ctl_witness_check() then compares
+ * with what the device saw.  On a mailbox that is not simulated the
+ * witness sees nothing and every check passes (mb->sim_id < 0).
+ */
+struct doe_ctl_dev {
+	long reg[DOE_CTL_SIM_MAX_MB][DOE_CTL_SIM_REGS];
+	long other;		/* outside the mailboxes */
+};
+
+struct doe_ctl_witness {
+	const struct doe_ctl_mb *mb;
+	struct doe_ctl_dev start;
+	struct doe_ctl_dev want;
+	int error;		/* reading the counters failed: -errno */
+};
+
+/* Is the simulator there (debugfs, CONFIG_PCI_DOE_SIM)? */
+int doe_ctl_sim_present(void);
+/* Create a simulated function with @nr_mb mailboxes; its ID and BDF */
+int doe_ctl_sim_add(int nr_mb, int *id, char *bdf, size_t len);
+int doe_ctl_sim_del(int id);
+/* The simulator's counters of @mb's function */
+int doe_ctl_dev_read(const struct doe_ctl_mb *mb, struct doe_ctl_dev *d);
+/* Add the config accesses of a root write of @len bytes at @off to @d */
+void doe_ctl_dev_add_write(const struct doe_ctl_mb *mb, struct doe_ctl_dev *d,
+			   unsigned long long off, size_t len);
+/*
+ * How many of the config accesses that the kernel splits a root write of
+ * @len bytes at @off into reach @mb's block (any mailbox, simulated or not)
+ */
+int doe_ctl_block_accesses(const struct doe_ctl_mb *mb, unsigned long long off,
+			   size_t len);
+/* A named counter of the simulator's mbK/counters file of @mb */
+long doe_ctl_sim_counter(const struct doe_ctl_mb *mb, const char *key);
+
+void doe_ctl_witness_start(struct doe_ctl_witness *w,
+			   const struct doe_ctl_mb *mb);
+void doe_ctl_witness_expect(struct doe_ctl_witness *w, unsigned long long off,
+			    size_t len);
+/*
+ * 0 if the device saw exactly the expected writes since the start (always
+ * for a mailbox that is not simulated); -EIO with the differences in @why
+ * ("mb0 write_mailbox 1 (expected 0), ..."), or the -errno of reading the
+ * counters.
+ */
+int doe_ctl_witness_check(struct doe_ctl_witness *w, char *why, size_t len);
 
 #endif /* DOE_CTL_H */

@@ -10,14 +10,20 @@
  *                    be changed at run time
  *  strict            writes to a claimed block are refused; once released,
  *                    userspace and then the kernel exchange on it
- *  relaxed           writes to a claimed block go through and taint the
- *                    kernel (TAINT_USER); the kernel's next exchange aborts
- *                    first and works; a held mailbox still admits its
- *                    holder only
+ *  relaxed           writes to a claimed block go through, each logging
+ *                    one "... while the kernel owns the mailbox" line and
+ *                    counting in overridden_writes (and tainting the
+ *                    kernel, TAINT_USER); writes to an idle block do
+ *                    neither; the kernel's next exchange aborts first and
+ *                    works; a held mailbox still admits its holder only
  *  locked            every write to a block is refused unless made through
  *                    the /proc/bus/pci file that took the mailbox
  *
- * The kernel side is played by the test_pci_doe module (debugfs).
+ * The kernel side is played by the test_pci_doe module (debugfs).  Where
+ * the DOE simulator is built in (lib/pci_doe_sim.c), each test also runs on
+ * the two mailboxes of a simulated function, whose counters show that a
+ * refused write reached the device not at all and an allowed one with
+ * exactly its accesses.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,18 +36,30 @@
 #include "doe_ctl.h"
 
 #define POLICY_FILE	"/sys/module/pci_doe/parameters/policy"
+#define SIM_MBS		2
+/* dev_err_ratelimited(): 10 messages per 5 s */
+#define RATELIMIT_BURST	10
+#define RATELIMIT_MS	5000
+#define OVERRIDE_MSG	"while the kernel owns the mailbox"
 
 FIXTURE(policy) {
 	struct doe_ctl_mb mbs[DOE_CTL_MAX_MBS];
 	int n;
 	char policy[32];
+	int sim_id;
+	char sim_bdf[32];
 };
 
 FIXTURE_SETUP(policy)
 {
 	int i;
 
+	self->sim_id = -1;
 	ASSERT_EQ(0, doe_ctl_policy(self->policy, sizeof(self->policy)));
+	if (doe_ctl_sim_present())
+		ASSERT_EQ(0, doe_ctl_sim_add(SIM_MBS, &self->sim_id,
+					     self->sim_bdf,
+					     sizeof(self->sim_bdf)));
 	self->n = doe_ctl_mailboxes(self->mbs, DOE_CTL_MAX_MBS);
 	ASSERT_LT(0, self->n);
 	ASSERT_EQ(0, doe_ctl_tpd_write("reset", "1"));
@@ -54,12 +72,28 @@ FIXTURE_SETUP(policy)
 FIXTURE_TEARDOWN(policy)
 {
 	doe_ctl_tpd_write("reset", "1");
+	if (self->sim_id >= 0)
+		EXPECT_EQ(0, doe_ctl_sim_del(self->sim_id));
 }
 
-/* Write the current value of a block register back through @path */
-static int write_back(const struct doe_ctl_mb *mb, enum doe_ctl_path path,
-		      int fd, int reg)
+/* Did the device see exactly what @w expects?  Logs the difference. */
+#define EXPECT_DEVICE(w, what, ...) do {				\
+	struct doe_ctl_witness *__w = (w);				\
+	char __why[512];						\
+	int __ret = doe_ctl_witness_check(__w, __why, sizeof(__why));	\
+	EXPECT_EQ(0, __ret)						\
+		TH_LOG("%s@%#x: device side of " what ": %s",		\
+		       __w->mb->bdf, __w->mb->cap, ##__VA_ARGS__, __why);	\
+} while (0)
+
+/*
+ * Write the current value of a block register back through @path; the
+ * device must see the write if it went through, nothing if it did not.
+ */
+static int write_back_seen(struct __test_metadata *_metadata,
+			   const struct doe_ctl_mb *mb, int fd, int reg)
 {
+	struct doe_ctl_witness w;
 	uint32_t val;
 	int rfd = doe_ctl_open(mb->bdf, DOE_CTL_SYSFS, 0), ret;
 
@@ -69,7 +103,30 @@ static int write_back(const struct doe_ctl_mb *mb, enum doe_ctl_path path,
 	close(rfd);
 	if (ret)
 		return ret;
-	return doe_ctl_pwrite(fd, &val, 4, mb->cap + reg);
+	doe_ctl_witness_start(&w, mb);
+	ret = doe_ctl_pwrite(fd, &val, 4, mb->cap + reg);
+	if (!ret)
+		doe_ctl_witness_expect(&w, mb->cap + reg, 4);
+	EXPECT_DEVICE(&w, "a write of %#x (%s)", mb->cap + reg,
+		      ret ? strerror(-ret) : "written");
+	return ret;
+}
+
+/* A dword at @reg of the block: refused, and the device saw nothing */
+static int write_dword_seen(struct __test_metadata *_metadata,
+			    const struct doe_ctl_mb *mb, int fd, int reg,
+			    uint32_t val)
+{
+	struct doe_ctl_witness w;
+	int ret;
+
+	doe_ctl_witness_start(&w, mb);
+	ret = doe_ctl_pwrite(fd, &val, 4, mb->cap + reg);
+	if (!ret)
+		doe_ctl_witness_expect(&w, mb->cap + reg, 4);
+	EXPECT_DEVICE(&w, "a write of %#x (%s)", mb->cap + reg,
+		      ret ? strerror(-ret) : "written");
+	return ret;
 }
 
 /* PCIIOC_DOE_TAKE through a new /proc/bus/pci file, closed at once */
@@ -93,7 +150,8 @@ static void kernel_after_user(struct __test_metadata *_metadata,
 
 	EXPECT_EQ(0, ret) TH_LOG("%s@%#x: kernel Discovery: %s", mb->bdf,
 				 mb->cap, strerror(-ret));
-	EXPECT_LT(aborts0, doe_ctl_mb_counter(mb, "aborts"));
+	/* Exactly one: what root left is aborted once, before the request */
+	EXPECT_EQ(aborts0 + 1, doe_ctl_mb_counter(mb, "aborts"));
 }
 
 /*
@@ -117,15 +175,15 @@ static void holder_only(struct __test_metadata *_metadata,
 	EXPECT_EQ(-EBUSY, doe_ctl_kernel_discovery(mb));
 	EXPECT_EQ(-EBUSY, doe_ctl_claim(mb));
 
-	EXPECT_EQ(0, write_back(mb, DOE_CTL_PROCFS, hfd, DOE_USER_CTRL));
+	EXPECT_EQ(0, write_back_seen(_metadata, mb, hfd, DOE_USER_CTRL));
 	ret = doe_ctl_user_discovery(mb, hfd, got, sizeof(got));
 	EXPECT_LT(0, ret) TH_LOG("%s@%#x: Discovery through the holder: %s",
 				 mb->bdf, mb->cap, strerror(-ret));
 	EXPECT_STREQ(mb->protocols, got);
 
 	d0 = doe_ctl_mb_counter(mb, "denied_writes");
-	EXPECT_EQ(-EPERM, write_back(mb, DOE_CTL_SYSFS, sfd, DOE_USER_CTRL));
-	EXPECT_EQ(-EPERM, write_back(mb, DOE_CTL_PROCFS, ofd, DOE_USER_CTRL));
+	EXPECT_EQ(-EPERM, write_back_seen(_metadata, mb, sfd, DOE_USER_CTRL));
+	EXPECT_EQ(-EPERM, write_back_seen(_metadata, mb, ofd, DOE_USER_CTRL));
 	EXPECT_EQ(d0 + 2, doe_ctl_mb_counter(mb, "denied_writes"));
 
 	ASSERT_EQ(0, doe_ctl_give(hfd, mb->cap));
@@ -163,7 +221,6 @@ TEST_F(policy, strict)
 		SKIP(return, "pci_doe.policy=%s", self->policy);
 	for (i = 0; i < self->n; i++) {
 		const struct doe_ctl_mb *mb = &self->mbs[i];
-		uint32_t zero = 0;
 		char got[256];
 		int fd, n;
 
@@ -174,9 +231,9 @@ TEST_F(policy, strict)
 
 			fd = doe_ctl_open(mb->bdf, p, 1);
 			ASSERT_LE(0, fd);
-			EXPECT_EQ(-EPERM, doe_ctl_pwrite(fd, &zero, 4,
-							 mb->cap + DOE_USER_WRITE));
-			EXPECT_EQ(-EPERM, write_back(mb, p, fd, DOE_USER_CTRL));
+			EXPECT_EQ(-EPERM, write_dword_seen(_metadata, mb, fd,
+							   DOE_USER_WRITE, 0));
+			EXPECT_EQ(-EPERM, write_back_seen(_metadata, mb, fd, DOE_USER_CTRL));
 			EXPECT_EQ(d0 + 2, doe_ctl_mb_counter(mb, "denied_writes"));
 			close(fd);
 		}
@@ -197,37 +254,127 @@ TEST_F(policy, strict)
 	}
 }
 
-TEST_F(policy, relaxed)
+/*
+ * The rate limit of the kernel's message: at most RATELIMIT_BURST - 1 of
+ * ours per window, then wait for the next one (with a margin).  A window
+ * opens at the first message after the last one closed.
+ */
+struct override_log {
+	int kfd;		/* /dev/kmsg */
+	long long window;	/* when our first message of the window went */
+	int logged;		/* our messages in it */
+};
+
+static void override_budget(struct override_log *l)
 {
-	unsigned long taint0 = doe_ctl_tainted();
+	long long now = doe_ctl_now_ms(), end = l->window + RATELIMIT_MS + 500;
+
+	if (l->logged && now >= end)
+		l->logged = 0;
+	if (l->logged == RATELIMIT_BURST - 1) {
+		usleep((end - now) * 1000);
+		l->logged = 0;
+	}
+	if (!l->logged)
+		l->window = doe_ctl_now_ms();
+	l->logged++;
+}
+
+/*
+ * One dword written at @reg of the block of @mb, which the kernel owns
+ * (@owned) or not: it goes through and reaches the device; if owned it
+ * logs exactly one line and counts once in overridden_writes, else
+ * neither; never in denied_writes.
+ */
+static void relaxed_write(struct __test_metadata *_metadata,
+			  struct override_log *l, const struct doe_ctl_mb *mb,
+			  enum doe_ctl_path p, int fd, int reg, uint32_t val,
+			  int owned)
+{
+	long o0 = doe_ctl_mb_counter(mb, "overridden_writes");
+	long d0 = doe_ctl_mb_counter(mb, "denied_writes");
+	struct doe_ctl_witness w;
+	char tag[96], line[512] = "";
+	int ret, lines;
+
+	if (owned)
+		override_budget(l);
+	snprintf(tag, sizeof(tag), "%s: DOE mailbox %#x:", mb->bdf, mb->cap);
+	lseek(l->kfd, 0, SEEK_END);
+	doe_ctl_witness_start(&w, mb);
+	ret = doe_ctl_pwrite(fd, &val, 4, mb->cap + reg);
+	EXPECT_EQ(0, ret) TH_LOG("%s@%#x %s: write at %#x %s: %s", mb->bdf,
+				 mb->cap, doe_ctl_path_names[p], mb->cap + reg,
+				 owned ? "(claimed)" : "(idle)", strerror(-ret));
+	doe_ctl_witness_expect(&w, mb->cap + reg, 4);
+	EXPECT_DEVICE(&w, "a write at %#x (%s)", mb->cap + reg,
+		      doe_ctl_path_names[p]);
+	lines = doe_ctl_kmsg_count(l->kfd, tag, OVERRIDE_MSG, NULL, line,
+				   sizeof(line));
+	EXPECT_EQ(owned ? 1 : 0, lines)
+		TH_LOG("%s@%#x %s: write at %#x %s: %d \"%s ... " OVERRIDE_MSG "\" lines, not %d",
+		       mb->bdf, mb->cap, doe_ctl_path_names[p], mb->cap + reg,
+		       owned ? "(claimed)" : "(idle)", lines, tag,
+		       owned ? 1 : 0);
+	if (lines == 1 && owned && reg == DOE_USER_WRITE &&
+	    p == DOE_CTL_SYSFS)
+		TH_LOG("%s", line);
+	EXPECT_EQ(o0 + (owned ? 1 : 0),
+		  doe_ctl_mb_counter(mb, "overridden_writes"))
+		TH_LOG("%s@%#x %s: overridden_writes %ld before the write",
+		       mb->bdf, mb->cap, doe_ctl_path_names[p], o0);
+	EXPECT_EQ(d0, doe_ctl_mb_counter(mb, "denied_writes"));
+	if (owned)
+		EXPECT_TRUE(doe_ctl_tainted() & DOE_CTL_TAINT_USER)
+			TH_LOG("%s@%#x %s: claimed block written, no TAINT_USER (%lu)",
+			       mb->bdf, mb->cap, doe_ctl_path_names[p],
+			       doe_ctl_tainted());
+}
+
+TEST_F_TIMEOUT(policy, relaxed, 120)
+{
+	struct override_log l = { 0 };
 	int i, p;
 
 	if (strcmp(self->policy, "relaxed"))
 		SKIP(return, "pci_doe.policy=%s", self->policy);
-	if (taint0 & DOE_CTL_TAINT_USER)
-		TH_LOG("TAINT_USER was already set (tainted %lu): its check proves nothing",
-		       taint0);
+	l.kfd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, l.kfd) TH_LOG("/dev/kmsg: %s", strerror(errno));
+	/* A rate limit window opened before this test has closed by then */
+	sleep(RATELIMIT_MS / 1000 + 1);
+
 	for (i = 0; i < self->n; i++) {
 		const struct doe_ctl_mb *mb = &self->mbs[i];
-		uint32_t stray = 0xdeadbeef;
+		int rfd = doe_ctl_open(mb->bdf, DOE_CTL_SYSFS, 0);
+		uint32_t ctrl;
 
-		ASSERT_EQ(0, doe_ctl_claim(mb));
+		ASSERT_LE(0, rfd);
+		ASSERT_EQ(0, doe_ctl_pread(rfd, &ctrl, 4,
+					   mb->cap + DOE_USER_CTRL));
+		close(rfd);
+
+		/* Idle: written, not logged, not counted as overridden */
 		for (p = DOE_CTL_SYSFS; p <= DOE_CTL_PROCFS; p++) {
-			long d0 = doe_ctl_mb_counter(mb, "denied_writes");
 			int fd = doe_ctl_open(mb->bdf, p, 1);
 
 			ASSERT_LE(0, fd);
-			EXPECT_EQ(0, write_back(mb, p, fd, DOE_USER_CTRL))
-				TH_LOG("%s@%#x %s: write to a claimed block refused",
-				       mb->bdf, mb->cap, doe_ctl_path_names[p]);
+			relaxed_write(_metadata, &l, mb, p, fd, DOE_USER_CTRL,
+				      ctrl, 0);
+			close(fd);
+		}
+		kernel_after_user(_metadata, mb);
+
+		/* Claimed: written, logged and counted, each write */
+		ASSERT_EQ(0, doe_ctl_claim(mb));
+		for (p = DOE_CTL_SYSFS; p <= DOE_CTL_PROCFS; p++) {
+			int fd = doe_ctl_open(mb->bdf, p, 1);
+
+			ASSERT_LE(0, fd);
+			relaxed_write(_metadata, &l, mb, p, fd, DOE_USER_CTRL,
+				      ctrl, 1);
 			/* a stray dword: the kernel must cope */
-			EXPECT_EQ(0, doe_ctl_pwrite(fd, &stray, 4,
-						    mb->cap + DOE_USER_WRITE));
-			EXPECT_EQ(d0, doe_ctl_mb_counter(mb, "denied_writes"));
-			EXPECT_TRUE(doe_ctl_tainted() & DOE_CTL_TAINT_USER)
-				TH_LOG("%s@%#x %s: claimed block written, no TAINT_USER (%lu)",
-				       mb->bdf, mb->cap, doe_ctl_path_names[p],
-				       doe_ctl_tainted());
+			relaxed_write(_metadata, &l, mb, p, fd, DOE_USER_WRITE,
+				      0xdeadbeef, 1);
 			close(fd);
 			kernel_after_user(_metadata, mb);
 		}
@@ -236,6 +383,7 @@ TEST_F(policy, relaxed)
 		/* Taking a mailbox still keeps every other writer out */
 		holder_only(_metadata, mb);
 	}
+	close(l.kfd);
 }
 
 TEST_F(policy, locked)
@@ -246,23 +394,27 @@ TEST_F(policy, locked)
 		SKIP(return, "pci_doe.policy=%s", self->policy);
 	for (i = 0; i < self->n; i++) {
 		const struct doe_ctl_mb *mb = &self->mbs[i];
+		long aborts0;
 		int hfd;
 
+		/* What earlier tests left is aborted now */
+		EXPECT_EQ(0, doe_ctl_kernel_discovery(mb));
 		/* Unclaimed, not taken: refused all the same */
 		for (p = DOE_CTL_SYSFS; p <= DOE_CTL_PROCFS; p++) {
 			long d0 = doe_ctl_mb_counter(mb, "denied_writes");
-			uint32_t zero = 0;
 			int fd = doe_ctl_open(mb->bdf, p, 1);
 
 			ASSERT_LE(0, fd);
-			EXPECT_EQ(-EPERM, write_back(mb, p, fd, DOE_USER_CTRL));
-			EXPECT_EQ(-EPERM, doe_ctl_pwrite(fd, &zero, 4,
-							 mb->cap + DOE_USER_WRITE));
+			EXPECT_EQ(-EPERM, write_back_seen(_metadata, mb, fd, DOE_USER_CTRL));
+			EXPECT_EQ(-EPERM, write_dword_seen(_metadata, mb, fd,
+							   DOE_USER_WRITE, 0));
 			EXPECT_EQ(d0 + 2, doe_ctl_mb_counter(mb, "denied_writes"));
 			close(fd);
 		}
-		/* The kernel is not affected */
+		/* The kernel is not affected: nothing to abort */
+		aborts0 = doe_ctl_mb_counter(mb, "aborts");
 		EXPECT_EQ(0, doe_ctl_kernel_discovery(mb));
+		EXPECT_EQ(aborts0, doe_ctl_mb_counter(mb, "aborts"));
 
 		/* Taken: the holder only */
 		holder_only(_metadata, mb);
@@ -272,8 +424,8 @@ TEST_F(policy, locked)
 		hfd = doe_ctl_open(mb->bdf, DOE_CTL_PROCFS, 1);
 		ASSERT_LE(0, hfd);
 		EXPECT_EQ(-EBUSY, doe_ctl_take(hfd, mb->cap));
-		EXPECT_EQ(-EPERM, write_back(mb, DOE_CTL_PROCFS, hfd,
-					     DOE_USER_CTRL));
+		EXPECT_EQ(-EPERM, write_back_seen(_metadata, mb, hfd,
+						  DOE_USER_CTRL));
 		close(hfd);
 		ASSERT_EQ(0, doe_ctl_release(mb));
 	}
