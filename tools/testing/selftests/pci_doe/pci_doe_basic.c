@@ -12,8 +12,11 @@
  *  cdat_matches_device  every CDAT in /sys/bus/cxl/devices is well formed and
  *                       equal to what the device's mailbox returns
  *  tracepoints          a remove + rescan emits pci_doe_submit and
- *                       pci_doe_complete events, none with an error
+ *                       pci_doe_complete events, exactly one completion
+ *                       per submission (paired by task), none with an error
  *  cdat_survives_rescan the CDATs are identical after a remove + rescan
+ *  doe_features         every function's doe_features/ lists exactly the
+ *                       protocols its mailboxes answer in Discovery
  *
  * Needs root, sysfs, /dev/kmsg and, for the last two, a CXL type 3 device
  * (QEMU's cxl-type3); tests skip when what they look at does not exist.
@@ -408,6 +411,65 @@ static int remove_rescan(struct __test_metadata *_metadata, const char *bdf)
 	return -ETIMEDOUT;
 }
 
+/*
+ * A task of the trace, by device and task pointer.  Before the kernel can
+ * hash pointers (early, without entropy) every %p prints "(____ptrval____)":
+ * then the tasks of a device are only counted.
+ */
+struct trace_task {
+	char dev[32];
+	char id[32];
+	int open;		/* submitted, not completed yet */
+};
+
+#define MAX_TASKS	1024
+#define NO_PTR		"(____ptrval____)"
+
+/*
+ * A pci_doe_submit (@submit) or pci_doe_complete line: a task must be
+ * completed once after each submission.  Returns 1 for an event out of
+ * that order (logged), 0 otherwise.
+ */
+static int task_event(struct __test_metadata *_metadata,
+		      struct trace_task *tasks, int *n, const char *line,
+		      int submit)
+{
+	const char *ev = strstr(line, submit ? "pci_doe_submit: " :
+					       "pci_doe_complete: ");
+	char dev[32], id[32];
+	int i;
+
+	if (!ev || sscanf(strchr(ev, ' ') + 1, "%31s mailbox %*x task %31s",
+			  dev, id) != 2) {
+		TH_LOG("cannot parse: %s", line);
+		return 1;
+	}
+	for (i = 0; i < *n; i++)
+		if (!strcmp(tasks[i].dev, dev) && !strcmp(tasks[i].id, id))
+			break;
+	if (i == *n) {
+		if (*n == MAX_TASKS) {
+			TH_LOG("more than %d tasks", MAX_TASKS);
+			return 1;
+		}
+		snprintf(tasks[i].dev, sizeof(tasks[i].dev), "%s", dev);
+		snprintf(tasks[i].id, sizeof(tasks[i].id), "%s", id);
+		tasks[i].open = 0;
+		(*n)++;
+	}
+	if (submit && (!tasks[i].open || !strcmp(id, NO_PTR))) {
+		tasks[i].open++;
+		return 0;
+	}
+	if (!submit && tasks[i].open) {
+		tasks[i].open--;
+		return 0;
+	}
+	TH_LOG("%s: %s", submit ? "submitted again before its completion" :
+				   "completed without a submission", line);
+	return 1;
+}
+
 static const char *tracing_dir(void)
 {
 	if (exists("/sys/kernel/tracing/events"))
@@ -509,7 +571,8 @@ TEST_F(pci_doe, mailboxes_reported)
 			       kernel[k].cap, kernel[k].bdf);
 	}
 	free_strs(bdfs, nd);
-	if (!total)
+	/* Nothing to compare, and nothing failed */
+	if (!total && _metadata->exit_code != KSFT_FAIL)
 		SKIP(return, "no DOE mailbox in this system");
 }
 
@@ -561,11 +624,162 @@ TEST_F(pci_doe, cdat_matches_device)
 	cdat_free(c, n);
 }
 
+/* The name upstream (6.15) gives a protocol's file in doe_features/ */
+static void feature_name(const struct doe_user_prot *p, char *buf, size_t len)
+{
+	if (p->vid == DOE_USER_VID_PCISIG && p->type == DOE_USER_TYPE_DISCOVERY)
+		snprintf(buf, len, "doe_discovery");
+	else
+		snprintf(buf, len, "%04x:%02x", p->vid, p->type);
+}
+
+/*
+ * The protocols of every mailbox of @bdf, from userspace Discovery, without
+ * duplicates, in the order found.  Returns how many, or -errno.
+ */
+static int function_protocols(struct __test_metadata *_metadata,
+			      const char *bdf, struct doe_user_prot *all,
+			      int max, int *nr_mb)
+{
+	static struct doe_user_prot prots[DOE_USER_MAX_PROTOCOLS];
+	uint16_t caps[16];
+	int fd = doe_user_open(bdf, 1), n, j, k, l, total = 0;
+
+	*nr_mb = 0;
+	if (fd < 0)
+		return fd;
+	n = doe_user_find(fd, caps, NULL, 16);
+	for (j = 0; j < n && j < 16; j++) {
+		struct doe_user_mb mb;
+		int np;
+
+		if (doe_user_mb_init(&mb, fd, bdf, caps[j]))
+			continue;
+		(*nr_mb)++;
+		doe_user_take(&mb);	/* best effort */
+		np = doe_user_discover(&mb, prots, DOE_USER_MAX_PROTOCOLS);
+		doe_user_give(&mb);
+		if (np < 0) {
+			TH_LOG("%s mailbox %#x: userspace Discovery: %s", bdf,
+			       caps[j], strerror(-np));
+			close(fd);
+			return np;
+		}
+		for (k = 0; k < np; k++) {
+			for (l = 0; l < total; l++)
+				if (all[l].vid == prots[k].vid &&
+				    all[l].type == prots[k].type)
+					break;
+			if (l == total && total < max)
+				all[total++] = prots[k];
+		}
+	}
+	close(fd);
+	return n < 0 ? n : total;
+}
+
+TEST_F(pci_doe, doe_features)
+{
+	static struct doe_user_prot all[DOE_USER_MAX_PROTOCOLS];
+	char *bdfs[MAX_DEVS], *cls;
+	int nd, i, functions = 0, type3 = 0;
+
+	nd = pci_devices(bdfs, MAX_DEVS);
+	ASSERT_LE(0, nd);
+	for (i = 0; i < nd; i++) {
+		char dir[PATH_MAX], path[PATH_MAX + 64], name[32], want[16];
+		char *val, listed[DOE_USER_MAX_PROTOCOLS * 16] = "";
+		int np, nr_mb, k, files = 0, is_type3 = 0;
+		struct dirent *e;
+		DIR *d;
+
+		np = function_protocols(_metadata, bdfs[i], all,
+					DOE_USER_MAX_PROTOCOLS, &nr_mb);
+		EXPECT_LE(0, np) TH_LOG("%s: %s", bdfs[i], strerror(-np));
+		if (np < 0)
+			continue;
+		snprintf(dir, sizeof(dir), PCI_DEVICES "/%s/doe_features",
+			 bdfs[i]);
+		if (!nr_mb) {
+			EXPECT_FALSE(exists(dir))
+				TH_LOG("%s has no DOE mailbox but a doe_features directory",
+				       bdfs[i]);
+			continue;
+		}
+		functions++;
+		snprintf(path, sizeof(path), PCI_DEVICES "/%s/class", bdfs[i]);
+		if (read_all(path, &cls) > 0) {
+			is_type3 = !strncmp(cls, CLASS_CXL_MEM,
+					    strlen(CLASS_CXL_MEM));
+			free(cls);
+		}
+		type3 += is_type3;
+
+		/* One file per protocol, named and holding "vvvv:tt" */
+		for (k = 0; k < np; k++) {
+			feature_name(&all[k], name, sizeof(name));
+			snprintf(want, sizeof(want), "%04x:%02x\n", all[k].vid,
+				 all[k].type);
+			snprintf(path, sizeof(path), "%s/%s", dir, name);
+			EXPECT_LT(0, read_all(path, &val))
+				TH_LOG("%s: no doe_features/%s", bdfs[i], name);
+			if (!exists(path))
+				continue;
+			EXPECT_STREQ(want, val)
+				TH_LOG("%s: doe_features/%s", bdfs[i], name);
+			free(val);
+		}
+		/* ... and no other */
+		d = opendir(dir);
+		EXPECT_NE(NULL, d) TH_LOG("%s: %s: %s", bdfs[i], dir,
+					  strerror(errno));
+		if (!d)
+			continue;
+		while ((e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			files++;
+			snprintf(listed + strlen(listed),
+				 sizeof(listed) - strlen(listed), " %s",
+				 e->d_name);
+			for (k = 0; k < np; k++) {
+				feature_name(&all[k], name, sizeof(name));
+				if (!strcmp(name, e->d_name))
+					break;
+			}
+			EXPECT_LT(k, np)
+				TH_LOG("%s: doe_features/%s: no mailbox answers it",
+				       bdfs[i], e->d_name);
+		}
+		closedir(d);
+		EXPECT_EQ(np, files);
+		TH_LOG("%s: %d mailbox(es), doe_features:%s", bdfs[i], nr_mb,
+		       listed);
+		/* QEMU's cxl-type3: Discovery and CDAT, one mailbox */
+		if (is_type3)
+			EXPECT_TRUE(np == 2 && files == 2 &&
+				    doe_user_has(all, np, DOE_USER_VID_PCISIG,
+						 DOE_USER_TYPE_DISCOVERY) &&
+				    doe_user_has(all, np, DOE_USER_VID_CXL,
+						 DOE_USER_TYPE_CDAT))
+				TH_LOG("%s (type 3): doe_features:%s, want doe_discovery 1e98:02",
+				       bdfs[i], listed);
+	}
+	free_strs(bdfs, nd);
+	TH_LOG("%d function(s) with DOE mailboxes, %d CXL type 3", functions,
+	       type3);
+	/* Nothing to look at, and nothing failed */
+	if (!functions && _metadata->exit_code != KSFT_FAIL)
+		SKIP(return, "no DOE mailbox in this system");
+}
+
 TEST_F_TIMEOUT(pci_doe, tracepoints, 2 * RESCAN_WAIT_S + 30)
 {
+	static struct trace_task tasks[MAX_TASKS];
 	const char *tr = tracing_dir();
 	char path[PATH_MAX], *trace, *line, *save, *bdf;
 	int submit = 0, complete = 0, aborts = 0, errors = 0, ret;
+	int ntasks = 0, unpaired = 0, i;
 
 	if (!tr)
 		SKIP(return, "tracefs is not mounted");
@@ -588,20 +802,28 @@ TEST_F_TIMEOUT(pci_doe, tracepoints, 2 * RESCAN_WAIT_S + 30)
 
 	snprintf(path, sizeof(path), "%s/trace", tr);
 	ASSERT_LE(0, read_all(path, &trace));
+	/* Events lost to a full buffer would make the counts meaningless */
+	EXPECT_EQ(NULL, strstr(trace, "LOST"));
 	for (line = strtok_r(trace, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		char *rv;
 
 		if (line[0] == '#')
 			continue;
-		if (strstr(line, "pci_doe_submit:"))
+		if (strstr(line, "pci_doe_submit:")) {
 			submit++;
+			unpaired += task_event(_metadata, tasks, &ntasks, line,
+					       1);
+		}
 		if (strstr(line, "pci_doe_abort:")) {
 			aborts++;
 			TH_LOG("%s", line);
 		}
-		if (strstr(line, "pci_doe_complete:"))
+		if (strstr(line, "pci_doe_complete:")) {
 			complete++;
+			unpaired += task_event(_metadata, tasks, &ntasks, line,
+					       0);
+		}
 		/* an exchange or an abort that failed */
 		rv = strstr(line, " rv ");
 		if (rv && atoi(rv + 4) < 0) {
@@ -609,14 +831,22 @@ TEST_F_TIMEOUT(pci_doe, tracepoints, 2 * RESCAN_WAIT_S + 30)
 			TH_LOG("%s", line);
 		}
 	}
+	for (i = 0; i < ntasks; i++)
+		if (tasks[i].open) {
+			unpaired += tasks[i].open;
+			TH_LOG("task %s (%s): %d submitted, never completed",
+			       tasks[i].id, tasks[i].dev, tasks[i].open);
+		}
 	TH_LOG("remove + rescan of %s: %d pci_doe_submit, %d pci_doe_complete, %d pci_doe_abort",
 	       bdf, submit, complete, aborts);
 	EXPECT_LT(0, submit);
 	/*
-	 * Every submitted task completes; exchanges run without queueing
-	 * (Discovery at enumeration) may have a completion only.
+	 * Every exchange, queued or run at once (Discovery at enumeration,
+	 * pci_doe()), has one submission and then one completion: a task
+	 * completed twice, or never, shows here.
 	 */
-	EXPECT_LE(submit, complete);
+	EXPECT_EQ(submit, complete);
+	EXPECT_EQ(0, unpaired);
 	EXPECT_EQ(0, errors);
 	free(trace);
 	free(bdf);
