@@ -18,6 +18,8 @@
  *  sim.silent_protocol an advertised protocol that is never answered
  *  sim.surprise_remove_on_go  the device vanishes at Go
  *  sim.length_max_full a whole 2^18-dword response, checked
+ *  sim.error_midway    Error raised at dword 300 of a 4002-dword
+ *                      response: -EIO, noticed within 256 dwords
  *  sim.fuzz_short      random responses, every task completes once
  *  sim.cdat_from_userspace  a userspace requester reads the CDAT
  *  sim.ownership       claimed and neighbour mailboxes of one function
@@ -496,6 +498,52 @@ TEST_F(sim, length_max_full)
 }
 
 /*
+ * A long response during which the device raises Error after 300 dwords
+ * (header included): the library checks Status every 256 dwords of
+ * payload, so it must stop by the second check, at dword 2 + 512, fail
+ * with -EIO and abort, instead of popping all 4002 dwords of nothing.
+ */
+#define MIDWAY_DW	4000		/* payload dwords of the response */
+#define MIDWAY_ERROR_AT	300
+#define MIDWAY_CHECK_DW	256
+
+TEST_F(sim, error_midway)
+{
+	const struct sim_fn *fn = &self->fn;
+	char req[16];
+	long ms, pops, aborts, errors0;
+	int rc;
+
+	ASSERT_EQ(0, sim_knob(fn, 0, "error_during_response", "once %d",
+			      MIDWAY_ERROR_AT));
+	ASSERT_EQ(0, sim_knob(fn, 0, "counters", "0"));
+	errors0 = sim_doe_attr(fn, 0, "errors");
+	/* Sized protocol: request dword = payload dwords, little-endian hex */
+	snprintf(req, sizeof(req), "%02x%02x%02x%02x", MIDWAY_DW & 0xff,
+		 (MIDWAY_DW >> 8) & 0xff, (MIDWAY_DW >> 16) & 0xff,
+		 MIDWAY_DW >> 24);
+	rc = tdoe_exchange(fn, 0, SIM_SIZED, req, RSP_SZ, &ms);
+	pops = sim_knob_key(fn, 0, "counters", "read_mailbox_writes");
+	aborts = sim_knob_key(fn, 0, "counters", "aborts");
+	ksft_print_msg("Error at dword %d of %d: %s after %ld ms, %ld dwords read, %ld abort(s)\n",
+		       MIDWAY_ERROR_AT, MIDWAY_DW + 2, sim_result(rc), ms,
+		       pops, aborts);
+	EXPECT_EQ(-EIO, rc);
+	EXPECT_EQ(1, sim_knob_key(fn, 0, "error_during_response", "fired"));
+	/* Read past the Error, but not further than the next check */
+	EXPECT_LE(MIDWAY_ERROR_AT, pops);
+	EXPECT_GE(2 + 2 * MIDWAY_CHECK_DW, pops);
+	EXPECT_EQ(1, aborts);
+	EXPECT_EQ(errors0 + 1, sim_doe_attr(fn, 0, "errors"));
+	EXPECT_LT(ms, SIM_BUDGET_MS);
+	/* The fault fired once: the same request now works to its end */
+	rc = tdoe_exchange(fn, 0, SIM_SIZED, req, RSP_SZ, &ms);
+	ksft_print_msg("then: %s after %ld ms\n", sim_result(rc), ms);
+	EXPECT_EQ(RSP_SZ, rc);
+	EXPECT_EQ(4, echo(fn, 0, NULL));
+}
+
+/*
  * A device whose response time swings between slow, fast and slow again:
  * the library learns a steady response time and polls around it, so this
  * walks the paths where its guess is too long (the response is there after
@@ -556,7 +604,7 @@ TEST_F(sim, fuzz_short)
 	EXPECT_EQ(r.completed, r.ok + r.errors);
 	for (mb = 0; mb < 3; mb++) {
 		/* One Go per task, each fuzzed */
-		EXPECT_LE(190, sim_knob_key(fn, mb, "fuzz", "fired"));
+		EXPECT_EQ(200, sim_knob_key(fn, mb, "fuzz", "fired"));
 		ASSERT_EQ(0, sim_knob(fn, mb, "fuzz", "off"));
 		EXPECT_EQ(4, echo(fn, mb, NULL));
 		EXPECT_EQ(0, sim_doe_attr(fn, mb, "in_flight"));
@@ -615,7 +663,7 @@ TEST_F(sim, ownership)
 	EXPECT_EQ(-EPERM, sim_cfg_write(fn, SIM_MB_OFFSET(0) + SIM_DOE_READ,
 					zero, 16));
 	EXPECT_EQ(0, sim_knob_key(fn, 0, "counters", "read_mailbox_writes"));
-	EXPECT_LE(4, sim_doe_attr(fn, 1, "denied_writes"));
+	EXPECT_EQ(4, sim_doe_attr(fn, 1, "denied_writes"));
 
 	/* The neighbours take root's writes */
 	EXPECT_EQ(0, sim_cfg_write(fn, SIM_MB_OFFSET(0) + SIM_DOE_WRITE,
