@@ -8,9 +8,13 @@
  * (the library's "DOE mailbox 0x...: protocols" log line and its sysfs
  * doe/<offset>/ directories), and answer exchanges from the DOE test module
  * (lib/test_pci_doe.c) on all 128 mailboxes at once: with a 20 ms response
- * latency, 512 exchanges one after the other would take 10 s; the test
- * asserts a quarter of that and prints how many mailboxes were processing
- * at the same time.
+ * latency, every one of the 512 exchanges must complete, and at least 16
+ * mailboxes must have been processing at the same time (the simulator
+ * counts them): the library runs mailboxes in parallel.  The time taken is
+ * printed, against the 10 s that 512 exchanges would take one after the
+ * other, but not asserted: that is a benchmark, which "make bench"
+ * measures (throughput with 1-8 busy mailboxes, on a kernel without
+ * debugging).
  *
  * Runs on the first boot of "make check" only (direct topology, default
  * policy), to keep the suite's time down; PCI_DOE_SIM_SCALE=1 in the
@@ -21,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../kselftest_harness.h"
@@ -32,6 +37,25 @@
 #define PER_MB		4
 #define KMSG_MAX	100000
 #define PROTOCOLS	"protocols 0001:00 7e57:01 7e57:02 1e98:02"
+
+/* Is @prog an executable in $PATH? */
+static int in_path(const char *prog)
+{
+	const char *env = getenv("PATH");
+	char *dirs, *dir, *save, path[512];
+	int found = 0;
+
+	if (!env)
+		return 0;
+	dirs = strdup(env);
+	for (dir = strtok_r(dirs, ":", &save); dir && !found;
+	     dir = strtok_r(NULL, ":", &save)) {
+		snprintf(path, sizeof(path), "%s/%s", dir, prog);
+		found = !access(path, X_OK);
+	}
+	free(dirs);
+	return found;
+}
 
 FIXTURE(scale) {
 	struct sim_fn fn[NR_FN];
@@ -47,6 +71,8 @@ FIXTURE_SETUP(scale)
 	if (sim_secondary_boot() && !getenv("PCI_DOE_SIM_SCALE"))
 		SKIP(return, "heavy: runs on the first boot only (%s)",
 		     sim_secondary_boot());
+	if (!in_path("lspci"))
+		SKIP(return, "lspci (pciutils) not in PATH: enumeration is checked with it");
 	ASSERT_EQ(0, tdoe("reset", "1"));
 }
 
@@ -90,17 +116,21 @@ static int kmsg_scan(const struct sim_fn *fn, int nr, unsigned int *seen)
 	return 0;
 }
 
+/* Lines lspci prints for the simulated functions; -errno if it failed */
 static int lspci_count(void)
 {
-	FILE *f = popen("lspci -n -d 1b36:7e58 2>/dev/null", "r");
+	FILE *f = popen("lspci -n -d 1b36:7e58", "r");
 	char line[256];
-	int n = 0;
+	int n = 0, st;
 
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f))
 		n++;
-	return pclose(f) ? -ENOENT : n;
+	st = pclose(f);
+	if (st == -1)
+		return -errno;
+	return WIFEXITED(st) && !WEXITSTATUS(st) ? n : -EIO;
 }
 
 TEST_F_TIMEOUT(scale, functions_64, 280)
@@ -122,8 +152,8 @@ TEST_F_TIMEOUT(scale, functions_64, 280)
 		       self->fn[NR_FN - 1].bdf);
 
 	n = lspci_count();
-	if (n >= 0)
-		EXPECT_EQ(NR_FN, n);
+	EXPECT_EQ(NR_FN, n) TH_LOG("lspci -n -d 1b36:7e58: %s",
+				   n < 0 ? strerror(-n) : "wrong count");
 	ASSERT_EQ(0, kmsg_scan(self->fn, NR_FN, seen));
 	for (i = 0; i < NR_FN; i++) {
 		EXPECT_EQ((1u << NR_MB) - 1, seen[i]) {
@@ -160,7 +190,7 @@ TEST_F_TIMEOUT(scale, functions_64, 280)
 	EXPECT_EQ(NR_FN * NR_MB * PER_MB, r.submitted);
 	EXPECT_EQ(r.submitted, r.completed);
 	EXPECT_EQ(r.submitted, r.ok);
-	EXPECT_LT(ms, serial / 4);
+	/* The concurrency, not the speed (make bench measures that) */
 	EXPECT_LE(16, sim_read_key(SIM_DIR "/stats", "max_pending"));
 
 	t0 = sim_now_us();
