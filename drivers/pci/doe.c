@@ -806,7 +806,10 @@ out:
 
 /* ---- Ownership as the root write hook sees it (under pci_lock) ---- */
 
-/* The kernel's ownership changed (@nr_claims, @kernel_tasks): tell the hook */
+/*
+ * @nr_claims or @kernel_tasks changed: recompute whether the kernel owns
+ * the mailbox, the one place that predicate is computed
+ */
 static void doe_gate_update(struct pci_doe_mb *mb)
 {
 	bool owned = mb->nr_claims || mb->kernel_tasks;
@@ -1709,12 +1712,6 @@ void pci_doe_disconnected(struct pci_dev *pdev)
 
 /* ---- Ownership: kernel claims ---- */
 
-static bool doe_kernel_owned(struct pci_doe_mb *mb)
-{
-	lockdep_assert_held(&mb->lock);
-	return mb->nr_claims || mb->kernel_tasks;
-}
-
 /*
  * Claims are listed per name: for the first claim of a name on @mb, the
  * number of claims with that name; 0 for the later ones.
@@ -2155,7 +2152,7 @@ int pci_doe_user_take(struct pci_dev *pdev, unsigned long offset,
 		scnprintf(why, sizeof(why), "held by %s[%d]", mb->holder_comm,
 			  mb->holder_pid);
 		rc = -EBUSY;
-	} else if (doe_kernel_owned(mb)) {
+	} else if (mb->gate_owned) {
 		doe_describe_owners(mb, why, sizeof(why));
 		rc = -EBUSY;
 	} else if (!mb->holder) {

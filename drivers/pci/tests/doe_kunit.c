@@ -558,6 +558,27 @@ static unsigned int fake_get(struct fake_dev *fd, unsigned int *field)
 	return v;
 }
 
+/* The next exchange of @m stays pending on the device until fake_answer() */
+static void fake_hold_next(struct fake_dev *fd, struct fake_mb *m)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&fd->lock, flags);
+	m->fault = FAULT_NEVER_READY;
+	m->fault_times = 1;
+	raw_spin_unlock_irqrestore(&fd->lock, flags);
+}
+
+/* Let the exchange held by fake_hold_next() answer at the next Status read */
+static void fake_answer(struct fake_dev *fd, struct fake_mb *m)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&fd->lock, flags);
+	m->ready_in = 0;
+	raw_spin_unlock_irqrestore(&fd->lock, flags);
+}
+
 /* The common case: one function, one mailbox, short timeout */
 static struct pci_doe_mb *setup_one(struct kunit *test, struct fake_dev **fdp)
 {
@@ -1210,10 +1231,7 @@ static void doe_async_cancel(struct kunit *test)
 	unsigned int gos = fake_get(fd, &m->gos), i;
 
 	pci_doe_set_timeout(mb, 500 * USEC_PER_MSEC);
-	scoped_guard(raw_spinlock_irqsave, &fd->lock) {
-		m->fault = FAULT_NEVER_READY;
-		m->fault_times = 1;
-	}
+	fake_hold_next(fd, m);
 	for (i = 0; i < 4; i++)
 		KUNIT_ASSERT_EQ(test, pci_doe_submit(mb, &ctx->task[i]), 0);
 	wait_for_go(test, fd, m, gos + 1);
@@ -1262,10 +1280,7 @@ static void doe_remove_with_tasks(struct kunit *test)
 
 	/* The first task would wait 10 s for a response that never comes */
 	pci_doe_set_timeout(mb, 10 * USEC_PER_SEC);
-	scoped_guard(raw_spinlock_irqsave, &fd->lock) {
-		m->fault = FAULT_NEVER_READY;
-		m->fault_times = 1;
-	}
+	fake_hold_next(fd, m);
 	for (i = 0; i < 10; i++)
 		KUNIT_ASSERT_EQ(test, pci_doe_submit(mb, &ctx->task[i]), 0);
 	wait_for_go(test, fd, m, gos + 1);
@@ -1510,10 +1525,7 @@ static void doe_user_write_stalled(struct kunit *test)
 	/* The writer is stuck in pci_wait_cfg() */
 	KUNIT_EXPECT_EQ(test, wait_for_completion_timeout(&w.done, HZ / 10), 0);
 
-	scoped_guard(raw_spinlock_irqsave, &fd->lock) {
-		m->fault = FAULT_NEVER_READY;
-		m->fault_times = 1;
-	}
+	fake_hold_next(fd, m);
 	KUNIT_ASSERT_EQ(test, pci_doe_submit(mb, &ctx->task[0]), 0);
 	wait_for_go(test, fd, m, gos + 1);
 
@@ -1523,8 +1535,7 @@ static void doe_user_write_stalled(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, w.rc, -EPERM);
 
 	/* Now let the device answer */
-	scoped_guard(raw_spinlock_irqsave, &fd->lock)
-		m->ready_in = 0;
+	fake_answer(fd, m);
 	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&ctx->all, 10 * HZ),
 			0);
 	KUNIT_EXPECT_EQ(test, ctx->task[0].rv, 4);
@@ -1551,18 +1562,14 @@ static void doe_relaxed_write_during_exchange(struct kunit *test)
 
 	old = pci_doe_set_policy("relaxed");
 	KUNIT_ASSERT_NOT_NULL(test, old);
-	scoped_guard(raw_spinlock_irqsave, &fd->lock) {
-		m->fault = FAULT_NEVER_READY;
-		m->fault_times = 1;
-	}
+	fake_hold_next(fd, m);
 	KUNIT_ASSERT_EQ(test, pci_doe_submit(mb, &ctx->task[0]), 0);
 	wait_for_go(test, fd, m, gos + 1);
 	KUNIT_EXPECT_EQ(test, user_write(fd->pdev, 0x110, 4), 0);
 	KUNIT_EXPECT_EQ(test, user_write(fd->pdev, 0x110, 4), 0);
 	KUNIT_EXPECT_EQ(test, pci_doe_overridden_writes(mb), 2);
 	KUNIT_EXPECT_EQ(test, fake_get(fd, &m->wdata), wdata + 5);
-	scoped_guard(raw_spinlock_irqsave, &fd->lock)
-		m->ready_in = 0;
+	fake_answer(fd, m);
 	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&ctx->all, 10 * HZ),
 			0);
 	KUNIT_EXPECT_EQ(test, ctx->task[0].rv, -EIO);
@@ -1678,10 +1685,7 @@ static void doe_exchange_in_flight_owns(struct kunit *test)
 	unsigned int gos = fake_get(fd, &m->gos);
 
 	pci_doe_set_timeout(mb, 300 * USEC_PER_MSEC);
-	scoped_guard(raw_spinlock_irqsave, &fd->lock) {
-		m->fault = FAULT_NEVER_READY;
-		m->fault_times = 1;
-	}
+	fake_hold_next(fd, m);
 	KUNIT_ASSERT_EQ(test, pci_doe_submit(mb, &ctx->task[0]), 0);
 	wait_for_go(test, fd, m, gos + 1);
 	/* No claim, but an exchange runs: root is kept out */
@@ -1749,10 +1753,7 @@ static void doe_remove_during_inline(struct kunit *test)
 
 	init_completion(&c.done);
 	pci_doe_set_timeout(mb, 10 * USEC_PER_SEC);
-	scoped_guard(raw_spinlock_irqsave, &fd->lock) {
-		m->fault = FAULT_NEVER_READY;
-		m->fault_times = 1;
-	}
+	fake_hold_next(fd, m);
 	t = kthread_run(inline_caller_fn, &c, "doe-inline");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
 	wait_for_go(test, fd, m, gos + 1);
@@ -1897,10 +1898,7 @@ static void cb_calls_library(struct pci_doe_task *task)
 		c->inner_rc = echo(c->mb, 0x77);
 		c->claim = pci_doe_claim(c->mb, "kunit-cb");
 		/* Task 2 stays on the device until the test lets it answer */
-		scoped_guard(raw_spinlock_irqsave, &c->fd->lock) {
-			c->fd->mb[0].fault = FAULT_NEVER_READY;
-			c->fd->mb[0].fault_times = 1;
-		}
+		fake_hold_next(c->fd, &c->fd->mb[0]);
 		c->submit_rc[0] = pci_doe_submit(c->mb, &c->task[2]);
 		c->submit_rc[1] = pci_doe_submit(c->mb, &c->task[3]);
 		/* Task 3 is queued behind 2: withdrawn, its callback here */
@@ -1926,21 +1924,16 @@ static void doe_callback_calls_library(struct kunit *test)
 	c->fd = fd;
 	pci_doe_set_timeout(mb, 5 * USEC_PER_SEC);
 	/* Task 0 waits on the device until task 1 is queued */
-	scoped_guard(raw_spinlock_irqsave, &fd->lock) {
-		m->fault = FAULT_NEVER_READY;
-		m->fault_times = 1;
-	}
+	fake_hold_next(fd, m);
 	KUNIT_ASSERT_EQ(test, pci_doe_submit(mb, &c->task[0]), 0);
 	wait_for_go(test, fd, m, gos + 1);
 	KUNIT_ASSERT_EQ(test, pci_doe_submit(mb, &c->task[1]), 0);
-	scoped_guard(raw_spinlock_irqsave, &fd->lock)
-		m->ready_in = 0;
+	fake_answer(fd, m);
 	/* Task 0's callback has returned; task 2 waits on the device */
 	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&c->done[0], 10 * HZ),
 			0);
 	wait_for_go(test, fd, m, gos + 4);
-	scoped_guard(raw_spinlock_irqsave, &fd->lock)
-		m->ready_in = 0;
+	fake_answer(fd, m);
 
 	for (i = 1; i < 4; i++)
 		KUNIT_ASSERT_NE(test,
@@ -2050,16 +2043,12 @@ static void doe_wait_for_running_task(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, c);
 	cb_init(c, mb, cb_slow);
 	KUNIT_EXPECT_EQ(test, pci_doe_wait(&never), -EINVAL);
-	scoped_guard(raw_spinlock_irqsave, &fd->lock) {
-		m->fault = FAULT_NEVER_READY;
-		m->fault_times = 1;
-	}
+	fake_hold_next(fd, m);
 	KUNIT_ASSERT_EQ(test, pci_doe_submit(mb, &c->task[0]), 0);
 	KUNIT_ASSERT_EQ(test, pci_doe_submit(mb, &c->task[1]), 0);
 	wait_for_go(test, fd, m, gos + 1);
 	KUNIT_EXPECT_EQ(test, pci_doe_cancel(&c->task[0]), -EBUSY);
-	scoped_guard(raw_spinlock_irqsave, &fd->lock)
-		m->ready_in = 0;
+	fake_answer(fd, m);
 	KUNIT_EXPECT_EQ(test, pci_doe_wait(&c->task[0]), 0);
 	/* Its callback has returned, not only started */
 	KUNIT_EXPECT_TRUE(test, completion_done(&c->done[0]));
@@ -2111,16 +2100,12 @@ static void doe_queued_behind_inline(struct kunit *test)
 
 	init_completion(&c.done);
 	pci_doe_set_timeout(mb, 10 * USEC_PER_SEC);
-	scoped_guard(raw_spinlock_irqsave, &fd->lock) {
-		m->fault = FAULT_NEVER_READY;
-		m->fault_times = 1;
-	}
+	fake_hold_next(fd, m);
 	t = kthread_run(inline_caller_fn, &c, "doe-inline");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
 	wait_for_go(test, fd, m, gos + 1);
 	KUNIT_ASSERT_EQ(test, pci_doe_submit(mb, &ctx->task[0]), 0);
-	scoped_guard(raw_spinlock_irqsave, &fd->lock)
-		m->ready_in = 0;
+	fake_answer(fd, m);
 	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&c.done, 10 * HZ), 0);
 	KUNIT_EXPECT_EQ(test, c.rc, 4);
 	/* Nothing else is submitted: the queued task must still run */

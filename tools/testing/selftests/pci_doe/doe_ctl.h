@@ -190,4 +190,17 @@ void doe_ctl_witness_expect(struct doe_ctl_witness *w, unsigned long long off,
  */
 int doe_ctl_witness_check(struct doe_ctl_witness *w, char *why, size_t len);
 
+/*
+ * In a kselftest_harness test: did the device see exactly what @w expects?
+ * Logs the difference, prefixed with "<bdf>@<cap>: device side of @what".
+ */
+#define EXPECT_DEVICE(w, what, ...) do {				\
+	struct doe_ctl_witness *__w = (w);				\
+	char __why[512];						\
+	int __ret = doe_ctl_witness_check(__w, __why, sizeof(__why));	\
+	EXPECT_EQ(0, __ret)						\
+		TH_LOG("%s@%#x: device side of " what ": %s",		\
+		       __w->mb->bdf, __w->mb->cap, ##__VA_ARGS__, __why);	\
+} while (0)
+
 #endif /* DOE_CTL_H */

@@ -47,16 +47,6 @@
 #define STALL_DWORDS	4
 #define WAIT_MS		10000
 
-/* Did the device see exactly what @w expects?  Logs the difference. */
-#define EXPECT_DEVICE(w, what, ...) do {				\
-	struct doe_ctl_witness *__w = (w);				\
-	char __why[512];						\
-	int __ret = doe_ctl_witness_check(__w, __why, sizeof(__why));	\
-	EXPECT_EQ(0, __ret)						\
-		TH_LOG("%s@%#x: device side of " what ": %s",		\
-		       __w->mb->bdf, __w->mb->cap, ##__VA_ARGS__, __why);	\
-} while (0)
-
 FIXTURE(bypass) {
 	struct doe_ctl_mb mbs[DOE_CTL_MAX_MBS];
 	int n;

@@ -144,16 +144,6 @@ FIXTURE_TEARDOWN(owner)
 		EXPECT_EQ(0, doe_ctl_sim_del(self->sim_id));
 }
 
-/* Did the device see exactly what @w expects?  Logs the difference. */
-#define EXPECT_DEVICE(w, what, ...) do {				\
-	struct doe_ctl_witness *__w = (w);				\
-	char __why[512];						\
-	int __ret = doe_ctl_witness_check(__w, __why, sizeof(__why));	\
-	EXPECT_EQ(0, __ret)						\
-		TH_LOG("%s: device side of " what ": %s",		\
-		       mb_name(__w->mb), ##__VA_ARGS__, __why);		\
-} while (0)
-
 TEST_F(owner, simulated_mailboxes)
 {
 	int i;

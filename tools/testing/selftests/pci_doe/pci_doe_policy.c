@@ -76,16 +76,6 @@ FIXTURE_TEARDOWN(policy)
 		EXPECT_EQ(0, doe_ctl_sim_del(self->sim_id));
 }
 
-/* Did the device see exactly what @w expects?  Logs the difference. */
-#define EXPECT_DEVICE(w, what, ...) do {				\
-	struct doe_ctl_witness *__w = (w);				\
-	char __why[512];						\
-	int __ret = doe_ctl_witness_check(__w, __why, sizeof(__why));	\
-	EXPECT_EQ(0, __ret)						\
-		TH_LOG("%s@%#x: device side of " what ": %s",		\
-		       __w->mb->bdf, __w->mb->cap, ##__VA_ARGS__, __why);	\
-} while (0)
-
 /*
  * Write the current value of a block register back through @path; the
  * device must see the write if it went through, nothing if it did not.
