@@ -226,15 +226,35 @@ for m in "${mails[@]}"; do
 		fail=1
 	fi
 done
-msg "series-check: building the series (build/series-tree/obj, config of build/obj)"
+# Every step must build, not only the last: check each commit out in turn
+# (only the files a step changes get new mtimes, so each build is
+# incremental) and build it with the config of build/obj, less the options
+# that step does not have yet.
+msg "series-check: building each of the ${#mails[@]} steps (build/series-tree/obj, config of build/obj)"
 smake=(make -C "$VERIFY" O="$sobj" CC="ccache gcc" -j"$JOBS")
-"${smake[@]}" olddefconfig >/dev/null
-cmp -s "$sobj/.config" "$OBJ/.config" || { warn "the series' .config differs from build/obj/.config"; fail=1; }
-if ! "${smake[@]}" bzImage modules >"$LOGS/series-check.log" 2>&1; then
-	grep -E 'error|Error' "$LOGS/series-check.log" | head -20 >&2
-	warn "the series does not build (build/logs/series-check.log)"
-	fail=1
-fi
+: >"$LOGS/series-check.log"
+amhead=$(vg rev-parse HEAD)
+mapfile -t steps < <(vg rev-list --reverse "refs/heads/base..$amhead")
+((${#steps[@]} == ${#mails[@]})) || die "git am made ${#steps[@]} commits of ${#mails[@]} patches"
+for ((k = 1; k <= ${#steps[@]}; k++)); do
+	ts=$SECONDS
+	vg checkout -q --detach "${steps[k - 1]}"
+	cp "$OBJ/.config" "$sobj/.config"
+	"${smake[@]}" olddefconfig >/dev/null
+	if ((k == ${#mails[@]})); then
+		cmp -s "$sobj/.config" "$OBJ/.config" || { warn "the series' .config differs from build/obj/.config"; fail=1; }
+	fi
+	step=$(vg log -1 --format=%s)
+	echo "=== step $k: $step" >>"$LOGS/series-check.log"
+	if ! "${smake[@]}" bzImage modules >>"$LOGS/series-check.log" 2>&1; then
+		grep -E 'error|Error' "$LOGS/series-check.log" | tail -20 >&2
+		warn "step $k ($step) does not build (build/logs/series-check.log)"
+		fail=1
+		break
+	fi
+	msg "series-check: step $k/${#mails[@]} builds ($(elapsed $ts)): $step"
+done
+vg checkout -q --detach "$amhead"
 grep -E 'warning:' "$LOGS/series-check.log" >&2 || true
 msg "series-check took $(elapsed $t0)"
 ((fail == 0)) || die "series-check failed"

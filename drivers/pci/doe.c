@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * PCI Data Object Exchange (DOE) mailbox library
+ * PCI Data Object Exchange (DOE) mailbox library: the exchange engine
  *
  * Requester side of the DOE mailbox, PCIe r6.2 sec 6.30 (registers in sec
  * 7.9.24).  Every DOE capability of a function is found when the PCI core
@@ -17,41 +17,25 @@
  * time is polled hybrid: one sleep through most of that time, then a short
  * spin.
  *
- * Ownership: two requesters writing one mailbox corrupt each other, and the
- * specification has no arbitration.  A mailbox is owned by the kernel while
- * it has claims (pci_doe_claim()) or tasks queued or running; root userspace
- * writes to its registers are then refused, per the policy chosen with
- * CONFIG_PCI_DOE_STRICT and "pci_doe.policy=".  The decision is taken in
- * pci_user_write_config_*(), where every root write path ends, under
- * pci_lock with the offset the access really uses, and the kernel changes a
- * mailbox's ownership under pci_lock too: a root write either lands before
- * the kernel takes the mailbox (and is then aborted away first) or is
- * refused, whatever userspace does with its buffer meanwhile.  Root may take
- * a mailbox nobody in the kernel owns for as long as a /proc/bus/pci file
- * stays open (PCIIOC_DOE_TAKE); kernel users get -EBUSY meanwhile.
+ * Who may write a mailbox (kernel claims, root's config writes, root's
+ * takeover) is decided in doe-owner.c; the engine keeps the state that
+ * needs (doe.h) and aborts a mailbox a root write reached before its next
+ * exchange.  doe-dev.c shows each mailbox to userspace as a device.
  */
 
 #include <linux/bitfield.h>
 #include <linux/bitmap.h>
-#include <linux/capability.h>
 #include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/device.h>
-#include <linux/fs.h>
 #include <linux/iopoll.h>
-#include <linux/ioport.h>
-#include <linux/kobject.h>
 #include <linux/ktime.h>
-#include <linux/moduleparam.h>
-#include <linux/mutex.h>
-#include <linux/panic.h>
 #include <linux/pci.h>
 #include <linux/pci-doe.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
-#include <linux/sysfs.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
@@ -91,220 +75,12 @@
  */
 #define DOE_READY_CLEAR_US	10
 
-#define DOE_PROT_DISCOVERY	0x00
-
-/* Userspace write policy, see Documentation/driver-api/pci/doe.rst */
-enum pci_doe_policy {
-	DOE_POLICY_RELAXED,
-	DOE_POLICY_STRICT,
-	DOE_POLICY_LOCKED,
-};
-
-static const char * const doe_policy_names[] = {
-	[DOE_POLICY_RELAXED] = "relaxed",
-	[DOE_POLICY_STRICT] = "strict",
-	[DOE_POLICY_LOCKED] = "locked",
-};
-
-static int doe_policy = IS_ENABLED(CONFIG_PCI_DOE_LOCKED) ? DOE_POLICY_LOCKED :
-			IS_ENABLED(CONFIG_PCI_DOE_STRICT) ? DOE_POLICY_STRICT :
-			DOE_POLICY_RELAXED;
-
-static int doe_policy_set(const char *val, const struct kernel_param *kp)
-{
-	int i = sysfs_match_string(doe_policy_names, val);
-
-	if (i < 0)
-		return i;
-	*(int *)kp->arg = i;
-	return 0;
-}
-
-static int doe_policy_get(char *buf, const struct kernel_param *kp)
-{
-	return sysfs_emit(buf, "%s\n", doe_policy_names[*(int *)kp->arg]);
-}
-
-static const struct kernel_param_ops doe_policy_ops = {
-	.set = doe_policy_set,
-	.get = doe_policy_get,
-};
-
-#undef MODULE_PARAM_PREFIX
-#define MODULE_PARAM_PREFIX "pci_doe."
-/* Boot time only: "pci_doe.policy=relaxed|strict|locked" */
-module_param_cb(policy, &doe_policy_ops, &doe_policy, 0444);
-MODULE_PARM_DESC(policy, "Root config writes to DOE mailboxes: relaxed, strict or locked");
-
 enum pci_doe_task_state {
 	DOE_TASK_IDLE,
 	DOE_TASK_QUEUED,
 	DOE_TASK_RUNNING,
 	DOE_TASK_DONE,
 };
-
-/* Bits of pci_doe_mb.flags */
-enum {
-	/* The function is gone or being removed: accept no more tasks */
-	DOE_MB_DEAD,
-};
-
-struct pci_doe_protocol {
-	u16 vendor;
-	u8 type;
-};
-
-/**
- * struct pci_doe_claim - a kernel claim on a mailbox, see pci_doe_claim()
- * @mb: the mailbox; the claim holds a reference on its PCI function, which
- *	keeps the mailbox allocated, so that releasing after removal is safe
- * @node: entry in pci_doe_mb.claims, under pci_doe_mb.lock
- * @owner: name shown to root
- */
-struct pci_doe_claim {
-	struct pci_doe_mb *mb;
-	struct list_head node;
-	char owner[];
-};
-
-/*
- * A completion callback being called outside the completion work item's
- * queue (or by it); on the caller's stack, listed in pci_doe_mb.calling so
- * that pci_doe_wait() can tell when the callback has returned without
- * touching the task.
- */
-struct doe_calling {
-	struct list_head node;
-	struct pci_doe_task *task;
-	struct task_struct *thread;
-};
-
-/**
- * struct pci_doe_mb - one DOE mailbox of a PCI function
- * @pdev: function the mailbox belongs to.  The mailbox lives as long as the
- *	function's struct pci_dev: removal only kills it (pci_doe_destroy()),
- *	the function's release frees it (pci_doe_free()), so whoever holds a
- *	reference on @pdev may use the mailbox and gets -ENODEV once it is
- *	removed
- * @cap_offset: config space offset of the DOE extended capability
- * @cap_version: capability version, selects the Discovery version
- * @timeout_us: budget for each wait on the device; DOE_TIMEOUT_US except in
- *	KUnit tests
- * @nr_prots: number of entries in @prots
- * @prots: protocols found by Discovery; written once before the mailbox is
- *	published in pci_dev.doe_mbs, read-only afterwards
- * @lock: protects @queue, @done, @calling, @flags changes that must be
- *	ordered against queueing, the state of every task on a list or
- *	running, @claims, @nr_claims, @kernel_tasks and @holder*
- * @queue: tasks accepted and not yet started, oldest first
- * @done: tasks whose exchange has ended and whose callback @cb_work has not
- *	called yet, in completion order
- * @calling: callbacks being called right now (struct doe_calling)
- * @flags: DOE_MB_* bits; set under @lock, may be tested without it
- * @claims: kernel claims (struct pci_doe_claim)
- * @nr_claims: number of entries in @claims
- * @kernel_tasks: tasks queued or running; they own the mailbox too
- * @holder: the /proc/bus/pci file through which root holds the mailbox, or
- *	NULL; compared only, never dereferenced
- * @holder_pid: thread group of the process that took the mailbox
- * @holder_comm: its command name
- * @gate_owned: the kernel owns the mailbox (@nr_claims or @kernel_tasks)
- * @gate_touched: a root write reached the block since the kernel last
- *	looked.  @gate_owned, @gate_touched and @holder are written under
- *	both @lock and pci_lock (in that order); the root write hook reads
- *	them under pci_lock alone, in the same critical section as the write
- *	it decides on, so that a write either lands before the kernel takes
- *	the mailbox or sees that it did.
- * @running: the task whose exchange is on the device, run by @work or by
- *	pci_doe() in its caller's context, or NULL; under @lock.  Only one
- *	exchange runs at a time, so @need_abort, @expect_us, @slack_us and
- *	@accesses are owned by whoever runs it (or by discovery before the
- *	mailbox is published)
- * @idle_wq: woken when @running drops to NULL
- * @done_wq: woken when a callback has returned
- * @work: runs the tasks of @queue, one at a time, while @running is NULL
- * @cb_work: calls the callbacks of @done, one at a time, in order; apart
- *	from @work so that a callback may wait for an exchange on its own
- *	mailbox
- * @need_abort: the mailbox is in an unknown state; abort before the next
- *	request.  Set when an exchange or an abort fails.
- * @expect_us: how long responses take (Go to Data Object Ready, a moving
- *	average), or 0 when unknown; see doe_wait_response()
- * @slack_us: how late a sleep of doe_wait_hybrid() ends (moving average)
- * @accesses: config accesses of the current exchange, for tracing
- * @kobj: sysfs directory doe/<offset>/; its release frees the mailbox
- * @dir: the device's doe/ directory, shared by its mailboxes
- * @features: the device's doe_features/ directory (first mailbox only)
- * @exchanges: completed exchanges, successful or not
- * @errors: exchanges that failed for a device or protocol error
- * @timeouts: exchanges that timed out
- * @aborts: DOE Aborts issued
- * @denied_writes: root config writes refused
- * @overridden_writes: root config writes that the relaxed policy let
- *	through while the kernel owned the mailbox
- */
-struct pci_doe_mb {
-	struct pci_dev *pdev;
-	u16 cap_offset;
-	u8 cap_version;
-	u32 timeout_us;
-	unsigned int nr_prots;
-	struct pci_doe_protocol *prots;
-
-	spinlock_t lock;		/* lists, tasks, ownership; see above */
-	struct list_head queue;
-	struct list_head done;
-	struct list_head calling;
-	unsigned long flags;
-	struct list_head claims;
-	unsigned int nr_claims;
-	unsigned int kernel_tasks;
-	const void *holder;
-	pid_t holder_pid;
-	char holder_comm[TASK_COMM_LEN];
-	bool gate_owned;
-	bool gate_touched;
-
-	struct pci_doe_task *running;
-	wait_queue_head_t idle_wq;
-	wait_queue_head_t done_wq;
-	struct work_struct work;
-	struct work_struct cb_work;
-	bool need_abort;
-	u32 expect_us;
-	u32 slack_us;
-	unsigned int accesses;
-
-	struct kobject kobj;
-	struct kobject *dir;
-	struct doe_features *features;
-
-	atomic_long_t exchanges;
-	atomic_long_t errors;
-	atomic_long_t timeouts;
-	atomic_long_t aborts;
-	atomic_long_t denied_writes;
-	atomic_long_t overridden_writes;
-};
-
-/* Every message names the function and the mailbox */
-#define doe_log(level, mb, fmt, ...)					\
-({									\
-	const struct pci_doe_mb *__mb = (mb);				\
-	level(&__mb->pdev->dev, "DOE mailbox %#x: " fmt,		\
-	      __mb->cap_offset, ##__VA_ARGS__);				\
-})
-#define doe_err(mb, fmt, ...)	doe_log(dev_err, mb, fmt, ##__VA_ARGS__)
-#define doe_warn(mb, fmt, ...)	doe_log(dev_warn, mb, fmt, ##__VA_ARGS__)
-#define doe_dbg(mb, fmt, ...)	doe_log(dev_dbg, mb, fmt, ##__VA_ARGS__)
-#define doe_err_ratelimited(mb, fmt, ...)				\
-	doe_log(dev_err_ratelimited, mb, fmt, ##__VA_ARGS__)
-
-static bool doe_dead(struct pci_doe_mb *mb)
-{
-	return test_bit(DOE_MB_DEAD, &mb->flags) ||
-	       pci_dev_is_disconnected(mb->pdev);
-}
 
 static int doe_read(struct pci_doe_mb *mb, int reg, u32 *val)
 {
@@ -532,7 +308,7 @@ static int doe_abort(struct pci_doe_mb *mb)
 	u32 before = doe_status(mb), status;
 	int rc;
 
-	atomic_long_inc(&mb->aborts);
+	atomic_long_inc(&mb->stats.aborts);
 	rc = doe_write(mb, PCI_DOE_CTRL, PCI_DOE_CTRL_ABORT);
 	if (!rc)
 		rc = doe_wait(mb, PCI_DOE_STATUS_BUSY | PCI_DOE_STATUS_ERROR |
@@ -804,51 +580,6 @@ out:
 	return rc;
 }
 
-/* ---- Ownership as the root write hook sees it (under pci_lock) ---- */
-
-/*
- * @nr_claims or @kernel_tasks changed: recompute whether the kernel owns
- * the mailbox, the one place that predicate is computed
- */
-static void doe_gate_update(struct pci_doe_mb *mb)
-{
-	bool owned = mb->nr_claims || mb->kernel_tasks;
-
-	lockdep_assert_held(&mb->lock);
-	if (owned == mb->gate_owned)
-		return;
-	raw_spin_lock(&pci_lock);
-	mb->gate_owned = owned;
-	raw_spin_unlock(&pci_lock);
-}
-
-static void doe_gate_set_holder(struct pci_doe_mb *mb, const void *holder)
-{
-	lockdep_assert_held(&mb->lock);
-	raw_spin_lock(&pci_lock);
-	mb->holder = holder;
-	raw_spin_unlock(&pci_lock);
-}
-
-/*
- * Did a root write reach the block since the last call?  Clears the mark.
- * Under pci_lock, so that a write is either seen here or happens after,
- * when the kernel owns the mailbox and (strict, locked) it cannot land.
- */
-static bool doe_gate_touched(struct pci_doe_mb *mb)
-{
-	unsigned long flags;
-	bool touched;
-
-	if (!READ_ONCE(mb->gate_touched))
-		return false;
-	raw_spin_lock_irqsave(&pci_lock, flags);
-	touched = mb->gate_touched;
-	mb->gate_touched = false;
-	raw_spin_unlock_irqrestore(&pci_lock, flags);
-	return touched;
-}
-
 /*
  * Run one exchange for @task, which owns the mailbox.  Root writes that
  * landed before it (the mailbox was idle, or relaxed) turn into an abort
@@ -860,10 +591,10 @@ static int doe_run(struct pci_doe_mb *mb, struct pci_doe_task *task)
 	int rc;
 
 	mb->accesses = 0;
-	if (doe_gate_touched(mb))
+	if (doe_owner_touched(mb))
 		mb->need_abort = true;
 	rc = doe_exchange(mb, task);
-	if (doe_gate_touched(mb) && rc != -ENODEV) {
+	if (doe_owner_touched(mb) && rc != -ENODEV) {
 		doe_err_ratelimited(mb, "a root config write landed during the %04x:%02x exchange, failing it\n",
 				    task->vendor, task->type);
 		if (!doe_dead(mb))
@@ -871,9 +602,9 @@ static int doe_run(struct pci_doe_mb *mb, struct pci_doe_task *task)
 		rc = -EIO;
 	}
 	if (rc == -ETIMEDOUT)
-		atomic_long_inc(&mb->timeouts);
+		atomic_long_inc(&mb->stats.timeouts);
 	else if (rc < 0 && rc != -ENODEV)
-		atomic_long_inc(&mb->errors);
+		atomic_long_inc(&mb->stats.errors);
 	return rc;
 }
 
@@ -939,7 +670,7 @@ static void doe_finish(struct pci_doe_mb *mb, struct pci_doe_task *task,
 {
 	unsigned long flags;
 
-	atomic_long_inc(&mb->exchanges);
+	atomic_long_inc(&mb->stats.exchanges);
 	trace_pci_doe_complete(mb->pdev, mb->cap_offset, task, rv,
 			       mb->accesses);
 
@@ -947,7 +678,7 @@ static void doe_finish(struct pci_doe_mb *mb, struct pci_doe_task *task,
 	task->rv = rv;
 	task->state = DOE_TASK_DONE;
 	mb->kernel_tasks--;
-	doe_gate_update(mb);
+	doe_owner_update(mb);
 	if (mb->running == task) {
 		mb->running = NULL;
 		if (kick && !list_empty(&mb->queue))
@@ -1095,14 +826,14 @@ static int doe_accept(struct pci_doe_mb *mb, struct pci_doe_task *task,
 	spin_lock_irqsave(&mb->lock, flags);
 	if (test_bit(DOE_MB_DEAD, &mb->flags)) {
 		rc = -ENODEV;
-	} else if (mb->holder) {
+	} else if (doe_owner_taken(mb)) {
 		rc = -EBUSY;
 	} else {
 		task->mb = mb;
 		task->rv = 0;
 		task->submitted = ktime_get_ns();
 		mb->kernel_tasks++;
-		doe_gate_update(mb);
+		doe_owner_update(mb);
 		trace_pci_doe_submit(mb->pdev, mb->cap_offset, task);
 		if (may_run && !mb->running && list_empty(&mb->queue)) {
 			task->state = DOE_TASK_RUNNING;
@@ -1118,7 +849,7 @@ static int doe_accept(struct pci_doe_mb *mb, struct pci_doe_task *task,
 	spin_unlock_irqrestore(&mb->lock, flags);
 
 	if (rc == -EBUSY)
-		doe_dbg(mb, "%04x:%02x refused: root holds the mailbox\n",
+		doe_dbg(mb, "%04x:%02x refused: root took the mailbox\n",
 			task->vendor, task->type);
 	return rc;
 }
@@ -1149,8 +880,8 @@ static int doe_accept(struct pci_doe_mb *mb, struct pci_doe_task *task,
  *
  * Context: Any context; does not sleep.
  * Return: 0 if the task was accepted; -EINVAL for a bad task or a protocol
- * the mailbox does not support, -EBUSY if root holds the mailbox (see
- * PCIIOC_DOE_TAKE), -ENODEV if the function is being removed.
+ * the mailbox does not support, -EBUSY if root took the mailbox (see
+ * PCI_DOE_IOC_TAKE), -ENODEV if the function is being removed.
  * @task->complete is not called when the task is not accepted.
  */
 int pci_doe_submit(struct pci_doe_mb *mb, struct pci_doe_task *task)
@@ -1194,7 +925,7 @@ int pci_doe_cancel(struct pci_doe_task *task)
 		task->state = DOE_TASK_DONE;
 		task->rv = -ECANCELED;
 		mb->kernel_tasks--;
-		doe_gate_update(mb);
+		doe_owner_update(mb);
 		trace_pci_doe_complete(mb->pdev, mb->cap_offset, task,
 				       -ECANCELED, 0);
 		/*
@@ -1434,7 +1165,7 @@ static int doe_discover_one(struct pci_doe_mb *mb, u8 index,
 		task.submitted = ktime_get_ns();
 		trace_pci_doe_submit(mb->pdev, mb->cap_offset, &task);
 		rc = doe_run(mb, &task);
-		atomic_long_inc(&mb->exchanges);
+		atomic_long_inc(&mb->stats.exchanges);
 		trace_pci_doe_complete(mb->pdev, mb->cap_offset, &task, rc,
 				       mb->accesses);
 		if (rc >= 0 || rc == -ENODEV)
@@ -1516,21 +1247,12 @@ static void doe_log_protocols(struct pci_doe_mb *mb)
 	kfree(buf);
 }
 
-static void doe_mb_release(struct kobject *kobj)
-{
-	struct pci_doe_mb *mb = container_of(kobj, struct pci_doe_mb, kobj);
-
-	/* Claims hold a reference on the function: none is left by now */
-	WARN_ON_ONCE(!list_empty(&mb->claims));
-	kfree(mb->prots);
-	kfree(mb);
-}
-
-static const struct kobj_type doe_mb_ktype;
-
 static void doe_mb_free(struct pci_doe_mb *mb)
 {
-	kobject_put(&mb->kobj);
+	/* Claims and open files hold a reference on the function: none left */
+	WARN_ON_ONCE(!list_empty(&mb->owner.claims));
+	kfree(mb->prots);
+	kfree(mb);
 }
 
 static struct pci_doe_mb *doe_mb_create(struct pci_dev *pdev, u16 offset)
@@ -1550,12 +1272,11 @@ static struct pci_doe_mb *doe_mb_create(struct pci_dev *pdev, u16 offset)
 	INIT_LIST_HEAD(&mb->queue);
 	INIT_LIST_HEAD(&mb->done);
 	INIT_LIST_HEAD(&mb->calling);
-	INIT_LIST_HEAD(&mb->claims);
+	INIT_LIST_HEAD(&mb->owner.claims);
 	init_waitqueue_head(&mb->idle_wq);
 	init_waitqueue_head(&mb->done_wq);
 	INIT_WORK(&mb->work, doe_work);
 	INIT_WORK(&mb->cb_work, doe_cb_work);
-	kobject_init(&mb->kobj, &doe_mb_ktype);
 	/*
 	 * Nothing tells what was left in the Write Data Mailbox by firmware,
 	 * a previous kernel or root before a rescan (it reads as zero):
@@ -1568,8 +1289,10 @@ static struct pci_doe_mb *doe_mb_create(struct pci_dev *pdev, u16 offset)
 		rc = -ENODEV;
 	if (!rc) {
 		mb->cap_version = PCI_EXT_CAP_VER(hdr);
-		rc = doe_discover(mb);
+		rc = doe_read(mb, PCI_DOE_CAP, &mb->caps);
 	}
+	if (!rc)
+		rc = doe_discover(mb);
 	if (rc) {
 		doe_mb_free(mb);
 		return ERR_PTR(rc);
@@ -1710,812 +1433,6 @@ void pci_doe_disconnected(struct pci_dev *pdev)
 	}
 }
 
-/* ---- Ownership: kernel claims ---- */
-
-/*
- * Claims are listed per name: for the first claim of a name on @mb, the
- * number of claims with that name; 0 for the later ones.
- */
-static unsigned int doe_claims_named(struct pci_doe_mb *mb,
-				     struct pci_doe_claim *claim)
-{
-	struct pci_doe_claim *c;
-	unsigned int n = 0;
-
-	lockdep_assert_held(&mb->lock);
-	list_for_each_entry(c, &mb->claims, node) {
-		if (strcmp(c->owner, claim->owner))
-			continue;
-		if (!n++ && c != claim)
-			return 0;
-	}
-	return n;
-}
-
-/**
- * pci_doe_claim() - Take a claim on a mailbox
- * @mb: mailbox
- * @owner: name shown to root in sysfs and in denial messages, e.g. the
- *	driver name; copied
- *
- * While a mailbox has a claim, or a task queued or running, it is owned by
- * the kernel and root userspace cannot write its registers under the
- * default (strict) policy, nor take it over.  Holding a claim between
- * exchanges keeps root out for a whole conversation (an SPDM session, a
- * multi-step CDAT read), not just one exchange.  Several kernel users may
- * hold claims at once, under the same name or not.
- *
- * A claim does not serialise kernel users against each other (tasks on one
- * mailbox always run one at a time), does not stop other kernel users from
- * submitting, and under the relaxed policy does not stop root writes: they
- * then only warn and taint the kernel.
- *
- * The claim holds what it needs: @mb and its PCI function stay allocated
- * until the claim is released, even if the function is removed first.  On
- * a removed mailbox, exchanges fail with -ENODEV and pci_doe_release() is
- * quiet, so a claim may outlive the device whose driver took it.
- *
- * Context: Process context.  May sleep (allocates); may be called from a
- * completion callback.
- * Return: the claim, or an ERR_PTR(): -EBUSY if root holds the mailbox,
- * -ENODEV if the function is being removed, -EINVAL for a missing mailbox
- * or name, -ENOMEM.
- */
-struct pci_doe_claim *pci_doe_claim(struct pci_doe_mb *mb, const char *owner)
-{
-	struct pci_doe_claim *claim;
-	unsigned long flags;
-	size_t len;
-	int rc = 0;
-
-	if (!mb || !owner || !*owner)
-		return ERR_PTR(-EINVAL);
-
-	len = strlen(owner) + 1;
-	claim = kzalloc(struct_size(claim, owner, len), GFP_KERNEL);
-	if (!claim)
-		return ERR_PTR(-ENOMEM);
-	memcpy(claim->owner, owner, len);
-	claim->mb = mb;
-
-	spin_lock_irqsave(&mb->lock, flags);
-	if (test_bit(DOE_MB_DEAD, &mb->flags)) {
-		rc = -ENODEV;
-	} else if (mb->holder) {
-		rc = -EBUSY;
-	} else {
-		pci_dev_get(mb->pdev);
-		list_add_tail(&claim->node, &mb->claims);
-		mb->nr_claims++;
-		doe_gate_update(mb);
-	}
-	spin_unlock_irqrestore(&mb->lock, flags);
-
-	if (rc) {
-		kfree(claim);
-		return ERR_PTR(rc);
-	}
-	return claim;
-}
-EXPORT_SYMBOL_GPL(pci_doe_claim);
-
-/**
- * pci_doe_release() - Drop a claim taken with pci_doe_claim()
- * @claim: the claim, or NULL or an ERR_PTR() (nothing is done)
- *
- * Also after the mailbox's function was removed.  @claim is freed.
- *
- * Context: Process context.  May sleep (the last reference on a removed
- * function may be dropped here); may be called from a completion callback.
- */
-void pci_doe_release(struct pci_doe_claim *claim)
-{
-	struct pci_doe_mb *mb;
-	struct pci_dev *pdev;
-	unsigned long flags;
-
-	if (IS_ERR_OR_NULL(claim))
-		return;
-	mb = claim->mb;
-	pdev = mb->pdev;
-
-	spin_lock_irqsave(&mb->lock, flags);
-	list_del(&claim->node);
-	mb->nr_claims--;
-	doe_gate_update(mb);
-	spin_unlock_irqrestore(&mb->lock, flags);
-
-	kfree(claim);
-	/* Last: may free the function, and with it @mb */
-	pci_dev_put(pdev);
-}
-EXPORT_SYMBOL_GPL(pci_doe_release);
-
-/**
- * pci_doe_claim_mailbox() - The mailbox a claim is on
- * @claim: a claim from pci_doe_claim()
- *
- * The mailbox stays valid while @claim is held, even after the function is
- * removed (exchanges then fail with -ENODEV).
- *
- * Context: Any context.
- * Return: the mailbox.
- */
-struct pci_doe_mb *pci_doe_claim_mailbox(const struct pci_doe_claim *claim)
-{
-	return claim->mb;
-}
-EXPORT_SYMBOL_GPL(pci_doe_claim_mailbox);
-
-static void doe_devm_release(void *claim)
-{
-	pci_doe_release(claim);
-}
-
-/**
- * devm_pci_doe_claim() - pci_doe_claim() released when @dev is unbound
- * @dev: device whose driver holds the claim; any device, it need not be
- *	the mailbox's function
- * @mb: mailbox
- * @owner: name of the claim
- *
- * The claim is released when the driver of @dev is unbound (or its probe
- * fails), also if the mailbox's function was removed before.
- *
- * Context: Process context.  May sleep.
- * Return: the claim, or an ERR_PTR() as for pci_doe_claim().
- */
-struct pci_doe_claim *devm_pci_doe_claim(struct device *dev,
-					 struct pci_doe_mb *mb,
-					 const char *owner)
-{
-	struct pci_doe_claim *claim;
-	int rc;
-
-	claim = pci_doe_claim(mb, owner);
-	if (IS_ERR(claim))
-		return claim;
-	rc = devm_add_action_or_reset(dev, doe_devm_release, claim);
-	if (rc)
-		return ERR_PTR(rc);
-	return claim;
-}
-EXPORT_SYMBOL_GPL(devm_pci_doe_claim);
-
-/* ---- Ownership: root userspace ---- */
-
-/*
- * Verdicts of the root write hook: 0 lets a write land, negative ones are
- * refusals, positive ones let it land and are reported.
- */
-enum {
-	DOE_USER_LOCKED = -3,	/* locked policy, mailbox not taken */
-	DOE_USER_HELD = -2,	/* another file holds the mailbox */
-	DOE_USER_OWNED = -1,	/* the kernel owns the mailbox (strict) */
-	DOE_USER_OK = 0,
-	DOE_USER_OVERRIDE = 1,	/* the kernel owns it, relaxed lets it land */
-};
-
-/*
- * The register block of a mailbox whose capability is at C is [C, C + 0x18):
- * a write [@pos, @end) reaches exactly the mailboxes with C in
- * [doe_first_cap(@pos), @end - 1].  DOE is an extended capability, so the
- * first 256 bytes (the header, where most root writes go) never hold one.
- */
-static unsigned long doe_first_cap(s64 pos)
-{
-	return max_t(s64, pos - PCI_DOE_CAP_SIZEOF + 1, PCI_CFG_SPACE_SIZE);
-}
-
-/* What may the writer behind @file (NULL: not a holding file) do to @mb? */
-static int doe_user_verdict(struct pci_doe_mb *mb, const void *file)
-{
-	if (mb->holder)
-		return mb->holder == file ? DOE_USER_OK : DOE_USER_HELD;
-	if (doe_policy == DOE_POLICY_LOCKED)
-		return DOE_USER_LOCKED;
-	if (!mb->gate_owned)
-		return DOE_USER_OK;
-	return doe_policy == DOE_POLICY_RELAXED ? DOE_USER_OVERRIDE :
-						   DOE_USER_OWNED;
-}
-
-/* Who owns @mb, for root: "claimed by a x2, b; 1 kernel exchange(s) ..." */
-static void doe_describe_owners(struct pci_doe_mb *mb, char *buf, size_t len)
-{
-	struct pci_doe_claim *c;
-	size_t pos = 0;
-
-	lockdep_assert_held(&mb->lock);
-	buf[0] = '\0';
-	list_for_each_entry(c, &mb->claims, node) {
-		unsigned int n = doe_claims_named(mb, c);
-
-		if (!n)
-			continue;
-		pos += scnprintf(buf + pos, len - pos, "%s%s", pos ? ", " :
-				 "claimed by ", c->owner);
-		if (n > 1)
-			pos += scnprintf(buf + pos, len - pos, " x%u", n);
-	}
-	if (mb->kernel_tasks)
-		scnprintf(buf + pos, len - pos, "%s%u kernel exchange(s) queued or running",
-			  pos ? "; " : "", mb->kernel_tasks);
-}
-
-static void doe_user_why(struct pci_doe_mb *mb, int verdict, char *why,
-			 size_t len)
-{
-	unsigned long flags;
-
-	spin_lock_irqsave(&mb->lock, flags);
-	switch (verdict) {
-	case DOE_USER_HELD:
-		if (mb->holder) {
-			scnprintf(why, len, "held by %s[%d]", mb->holder_comm,
-				  mb->holder_pid);
-			break;
-		}
-		fallthrough;
-	case DOE_USER_LOCKED:
-		scnprintf(why, len, "policy is locked, take it with PCIIOC_DOE_TAKE first");
-		break;
-	default:
-		doe_describe_owners(mb, why, len);
-		if (!why[0])
-			scnprintf(why, len, "owned by the kernel");
-	}
-	spin_unlock_irqrestore(&mb->lock, flags);
-}
-
-/**
- * pci_doe_user_access() - Decide on one root config write (the access point)
- * @pdev: function written to
- * @pos: config offset the access really uses
- * @size: bytes written, 1, 2 or 4
- * @file: /proc/bus/pci file that holds a mailbox and is written through, or
- *	NULL
- * @v: filled in when the write must be reported by pci_doe_user_report()
- *
- * Called by pci_user_write_config() under pci_lock, right before the bus
- * write it decides on, so that the decision and the write are one critical
- * section of the lock under which the kernel changes a mailbox's ownership.
- * A write to an idle mailbox (or one that the relaxed policy lets through)
- * marks it, and the kernel aborts the mailbox before its next exchange.
- *
- * Context: under pci_lock, interrupts off.  Does not sleep or log.
- * Return: 0 if the write may go to the device, -EPERM if it must not.
- */
-int pci_doe_user_access(struct pci_dev *pdev, int pos, int size,
-			const void *file, struct pci_doe_user_verdict *v)
-{
-	s64 end = (s64)pos + size;
-	struct pci_doe_mb *mb;
-	unsigned long index;
-	int verdict, rc = 0;
-
-	lockdep_assert_held(&pci_lock);
-	if (end <= PCI_CFG_SPACE_SIZE || xa_empty(&pdev->doe_mbs))
-		return 0;
-
-	/* Capabilities are dword aligned: an access reaches one block at most */
-	xa_for_each_range(&pdev->doe_mbs, index, mb, doe_first_cap(pos),
-			  end - 1) {
-		verdict = doe_user_verdict(mb, file);
-		if (verdict < 0) {
-			atomic_long_inc(&mb->denied_writes);
-			rc = -EPERM;
-		} else {
-			mb->gate_touched = true;
-			if (verdict == DOE_USER_OVERRIDE)
-				atomic_long_inc(&mb->overridden_writes);
-		}
-		if (verdict) {
-			v->cap = mb->cap_offset;
-			v->verdict = verdict;
-		}
-		if (rc)
-			break;
-	}
-	return rc;
-}
-
-/**
- * pci_doe_user_report() - Log what pci_doe_user_access() decided
- * @pdev: function written to
- * @pos: config offset of the access
- * @size: bytes
- * @v: the verdict filled in by pci_doe_user_access()
- *
- * Called after pci_lock is dropped.  A refused write and a write the
- * relaxed policy let into a kernel-owned mailbox each log one rate-limited
- * line naming the writer and the owner; the latter also taints the kernel.
- *
- * Context: Any context that may log.
- */
-void pci_doe_user_report(struct pci_dev *pdev, int pos, int size,
-			 const struct pci_doe_user_verdict *v)
-{
-	struct pci_doe_mb *mb;
-	char why[128];
-
-	if (!v->verdict)
-		return;
-	mb = xa_load(&pdev->doe_mbs, v->cap);
-	if (mb) {
-		doe_user_why(mb, v->verdict, why, sizeof(why));
-		if (v->verdict < 0)
-			doe_err_ratelimited(mb, "denied %d-byte config write at %#x by %s[%d]: %s\n",
-					    size, pos, current->comm,
-					    task_tgid_nr(current), why);
-		else
-			doe_err_ratelimited(mb, "%s[%d] wrote %d bytes at %#x while the kernel owns the mailbox (%s)\n",
-					    current->comm,
-					    task_tgid_nr(current), size, pos,
-					    why);
-	}
-	if (v->verdict > 0)
-		add_taint(TAINT_USER, LOCKDEP_STILL_OK);
-}
-
-/**
- * pci_doe_user_check() - Vet a whole root config write before any of it
- * @pdev: function written to
- * @off: config offset of the write, as the writer will use it
- * @count: bytes to write
- * @file: /proc/bus/pci file written through, or NULL
- *
- * Called by the sysfs and procfs config writers before their first
- * access, with their user data already in kernel memory, so that a long
- * write crossing a mailbox it may not write is refused as a whole and
- * writes nothing.  This is only all-or-nothing for the common case: the
- * guarantee is pci_doe_user_access(), which decides every access again.
- *
- * Context: Process context.
- * Return: 0 if the write may start, -EPERM if it would be refused.
- */
-int pci_doe_user_check(struct pci_dev *pdev, loff_t off, size_t count,
-		       const void *file)
-{
-	struct pci_doe_user_verdict v = {};
-	struct pci_doe_mb *mb;
-	unsigned long index;
-	s64 end;
-	int verdict;
-
-	if (xa_empty(&pdev->doe_mbs) || off < 0 || off >= pdev->cfg_size ||
-	    !count)
-		return 0;
-	end = off + min_t(u64, count, pdev->cfg_size - off);
-	if (end <= PCI_CFG_SPACE_SIZE)
-		return 0;
-
-	raw_spin_lock_irq(&pci_lock);
-	xa_for_each_range(&pdev->doe_mbs, index, mb, doe_first_cap(off),
-			  end - 1) {
-		verdict = doe_user_verdict(mb, file);
-		if (verdict < 0) {
-			atomic_long_inc(&mb->denied_writes);
-			v.cap = mb->cap_offset;
-			v.verdict = verdict;
-			break;
-		}
-	}
-	raw_spin_unlock_irq(&pci_lock);
-
-	if (!v.verdict)
-		return 0;
-	pci_doe_user_report(pdev, off, end - off, &v);
-	return -EPERM;
-}
-EXPORT_SYMBOL_IF_KUNIT(pci_doe_user_check);
-
-/**
- * pci_doe_user_take() - Let root hold a mailbox through an open file
- * @pdev: function
- * @offset: config offset of the DOE capability
- * @file: /proc/bus/pci file, opened for writing, that will hold it
- *
- * Only a mailbox with no kernel claim and no kernel task can be taken.
- * While held, writes to its block through @file go through, other writers
- * get -EPERM and kernel claims and exchanges fail at once with -EBUSY.
- * Closing @file gives it back (pci_doe_user_release()).
- *
- * Return: 0 if @file holds the mailbox; -EPERM without CAP_SYS_ADMIN,
- * -EBADF if @file is not open for writing, -EINVAL if no mailbox is at
- * @offset, -EBUSY if the kernel owns it or another file holds it, -ENODEV
- * if the function is being removed.
- */
-int pci_doe_user_take(struct pci_dev *pdev, unsigned long offset,
-		      struct file *file)
-{
-	struct pci_doe_mb *mb;
-	unsigned long flags;
-	char why[128] = "";
-	bool taken = false;
-	int rc = 0;
-
-	if (!capable(CAP_SYS_ADMIN))
-		return -EPERM;
-	if (!(file->f_mode & FMODE_WRITE))
-		return -EBADF;
-	if (offset > U16_MAX)
-		return -EINVAL;
-	mb = xa_load(&pdev->doe_mbs, offset);
-	if (!mb)
-		return -EINVAL;
-
-	spin_lock_irqsave(&mb->lock, flags);
-	if (test_bit(DOE_MB_DEAD, &mb->flags)) {
-		rc = -ENODEV;
-	} else if (mb->holder && mb->holder != file) {
-		scnprintf(why, sizeof(why), "held by %s[%d]", mb->holder_comm,
-			  mb->holder_pid);
-		rc = -EBUSY;
-	} else if (mb->gate_owned) {
-		doe_describe_owners(mb, why, sizeof(why));
-		rc = -EBUSY;
-	} else if (!mb->holder) {
-		doe_gate_set_holder(mb, file);
-		mb->holder_pid = task_tgid_nr(current);
-		get_task_comm(mb->holder_comm, current);
-		taken = true;
-	}
-	spin_unlock_irqrestore(&mb->lock, flags);
-
-	if (rc == -EBUSY)
-		doe_err_ratelimited(mb, "%s[%d] cannot take it: %s\n",
-				    current->comm, task_tgid_nr(current), why);
-	else if (taken)
-		pci_info(pdev, "DOE mailbox %#x: taken by %s[%d]\n",
-			 mb->cap_offset, current->comm, task_tgid_nr(current));
-	return rc;
-}
-EXPORT_SYMBOL_IF_KUNIT(pci_doe_user_take);
-
-static bool doe_user_give(struct pci_doe_mb *mb, const void *file)
-{
-	unsigned long flags;
-	bool given = false;
-
-	spin_lock_irqsave(&mb->lock, flags);
-	if (mb->holder && mb->holder == file) {
-		/* Whatever root left in it, abort before the kernel's next use */
-		raw_spin_lock(&pci_lock);
-		mb->holder = NULL;
-		mb->gate_touched = true;
-		raw_spin_unlock(&pci_lock);
-		given = true;
-	}
-	spin_unlock_irqrestore(&mb->lock, flags);
-
-	if (given)
-		pci_info(mb->pdev, "DOE mailbox %#x: given back by %s[%d]\n",
-			 mb->cap_offset, current->comm,
-			 task_tgid_nr(current));
-	return given;
-}
-
-/**
- * pci_doe_user_give() - Give back a mailbox taken with pci_doe_user_take()
- * @pdev: function
- * @offset: config offset of the DOE capability
- * @file: the file holding it
- *
- * Return: 0, or -EINVAL if @file does not hold a mailbox at @offset.
- */
-int pci_doe_user_give(struct pci_dev *pdev, unsigned long offset,
-		      struct file *file)
-{
-	struct pci_doe_mb *mb;
-
-	if (offset > U16_MAX)
-		return -EINVAL;
-	mb = xa_load(&pdev->doe_mbs, offset);
-	if (!mb || !doe_user_give(mb, file))
-		return -EINVAL;
-	return 0;
-}
-EXPORT_SYMBOL_IF_KUNIT(pci_doe_user_give);
-
-/**
- * pci_doe_user_release() - Give back every mailbox a closing file holds
- * @pdev: function
- * @file: file being released
- */
-void pci_doe_user_release(struct pci_dev *pdev, struct file *file)
-{
-	struct pci_doe_mb *mb;
-	unsigned long index;
-
-	xa_for_each(&pdev->doe_mbs, index, mb)
-		doe_user_give(mb, file);
-}
-
-/* ---- sysfs: doe/<offset>/ per mailbox, doe_features/ per function ---- */
-
-#define to_doe_mb(k) container_of(k, struct pci_doe_mb, kobj)
-
-static ssize_t offset_show(struct kobject *kobj, struct kobj_attribute *attr,
-			   char *buf)
-{
-	return sysfs_emit(buf, "%#x\n", to_doe_mb(kobj)->cap_offset);
-}
-
-static struct kobj_attribute doe_attr_offset = __ATTR_RO(offset);
-
-static ssize_t protocols_show(struct kobject *kobj,
-			      struct kobj_attribute *attr, char *buf)
-{
-	struct pci_doe_mb *mb = to_doe_mb(kobj);
-	unsigned int i;
-	int len = 0;
-
-	for (i = 0; i < mb->nr_prots; i++)
-		len += sysfs_emit_at(buf, len, "%04x:%02x\n",
-				     mb->prots[i].vendor, mb->prots[i].type);
-	return len;
-}
-
-static struct kobj_attribute doe_attr_protocols = __ATTR_RO(protocols);
-
-static ssize_t owners_show(struct kobject *kobj, struct kobj_attribute *attr,
-			   char *buf)
-{
-	struct pci_doe_mb *mb = to_doe_mb(kobj);
-	struct pci_doe_claim *c;
-	unsigned long flags;
-	int len = 0;
-
-	/* "name count" per name, in the order the names first claimed */
-	spin_lock_irqsave(&mb->lock, flags);
-	list_for_each_entry(c, &mb->claims, node) {
-		unsigned int n = doe_claims_named(mb, c);
-
-		if (n)
-			len += sysfs_emit_at(buf, len, "%s %u\n", c->owner, n);
-	}
-	spin_unlock_irqrestore(&mb->lock, flags);
-	return len;
-}
-
-static struct kobj_attribute doe_attr_owners = __ATTR_RO(owners);
-
-static ssize_t claims_show(struct kobject *kobj, struct kobj_attribute *attr,
-			   char *buf)
-{
-	return sysfs_emit(buf, "%u\n", READ_ONCE(to_doe_mb(kobj)->nr_claims));
-}
-
-static struct kobj_attribute doe_attr_claims = __ATTR_RO(claims);
-
-static ssize_t in_flight_show(struct kobject *kobj,
-			      struct kobj_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%u\n",
-			  READ_ONCE(to_doe_mb(kobj)->kernel_tasks));
-}
-
-static struct kobj_attribute doe_attr_in_flight = __ATTR_RO(in_flight);
-
-static ssize_t user_holder_show(struct kobject *kobj,
-				struct kobj_attribute *attr, char *buf)
-{
-	struct pci_doe_mb *mb = to_doe_mb(kobj);
-	unsigned long flags;
-	int len = 0;
-
-	spin_lock_irqsave(&mb->lock, flags);
-	if (mb->holder)
-		len = sysfs_emit(buf, "%d %s\n", mb->holder_pid,
-				 mb->holder_comm);
-	spin_unlock_irqrestore(&mb->lock, flags);
-	return len;
-}
-
-static struct kobj_attribute doe_attr_user_holder = __ATTR_RO(user_holder);
-
-/* The counters, each an atomic_long_t of struct pci_doe_mb */
-struct doe_counter_attr {
-	struct kobj_attribute attr;
-	size_t offset;
-};
-
-static ssize_t doe_counter_show(struct kobject *kobj,
-				struct kobj_attribute *attr, char *buf)
-{
-	struct doe_counter_attr *c = container_of(attr, struct doe_counter_attr,
-						  attr);
-	atomic_long_t *v = (void *)to_doe_mb(kobj) + c->offset;
-
-	return sysfs_emit(buf, "%ld\n", atomic_long_read(v));
-}
-
-static struct doe_counter_attr doe_attr_exchanges = {
-	.attr = __ATTR(exchanges, 0444, doe_counter_show, NULL),
-	.offset = offsetof(struct pci_doe_mb, exchanges),
-};
-
-static struct doe_counter_attr doe_attr_errors = {
-	.attr = __ATTR(errors, 0444, doe_counter_show, NULL),
-	.offset = offsetof(struct pci_doe_mb, errors),
-};
-
-static struct doe_counter_attr doe_attr_timeouts = {
-	.attr = __ATTR(timeouts, 0444, doe_counter_show, NULL),
-	.offset = offsetof(struct pci_doe_mb, timeouts),
-};
-
-static struct doe_counter_attr doe_attr_aborts = {
-	.attr = __ATTR(aborts, 0444, doe_counter_show, NULL),
-	.offset = offsetof(struct pci_doe_mb, aborts),
-};
-
-static struct doe_counter_attr doe_attr_denied_writes = {
-	.attr = __ATTR(denied_writes, 0444, doe_counter_show, NULL),
-	.offset = offsetof(struct pci_doe_mb, denied_writes),
-};
-
-static struct doe_counter_attr doe_attr_overridden_writes = {
-	.attr = __ATTR(overridden_writes, 0444, doe_counter_show, NULL),
-	.offset = offsetof(struct pci_doe_mb, overridden_writes),
-};
-
-static struct attribute *doe_mb_attrs[] = {
-	&doe_attr_offset.attr,
-	&doe_attr_protocols.attr,
-	&doe_attr_owners.attr,
-	&doe_attr_claims.attr,
-	&doe_attr_in_flight.attr,
-	&doe_attr_user_holder.attr,
-	&doe_attr_exchanges.attr.attr,
-	&doe_attr_errors.attr.attr,
-	&doe_attr_timeouts.attr.attr,
-	&doe_attr_aborts.attr.attr,
-	&doe_attr_denied_writes.attr.attr,
-	&doe_attr_overridden_writes.attr.attr,
-	NULL
-};
-ATTRIBUTE_GROUPS(doe_mb);
-
-static const struct kobj_type doe_mb_ktype = {
-	.release = doe_mb_release,
-	.sysfs_ops = &kobj_sysfs_ops,
-	.default_groups = doe_mb_groups,
-};
-
-/*
- * doe_features/ as introduced upstream in 6.15: one file per protocol of
- * any mailbox, named and containing "vvvv:tt", Discovery as doe_discovery.
- */
-struct doe_feature {
-	struct kobj_attribute attr;
-	char name[16];
-	char value[8];
-};
-
-struct doe_features {
-	struct kobject *kobj;
-	unsigned int nr;
-	struct doe_feature f[] __counted_by(nr);
-};
-
-static ssize_t doe_feature_show(struct kobject *kobj,
-				struct kobj_attribute *attr, char *buf)
-{
-	struct doe_feature *f = container_of(attr, struct doe_feature, attr);
-
-	return sysfs_emit(buf, "%s\n", f->value);
-}
-
-static void doe_features_destroy(struct doe_features *feat)
-{
-	if (!feat)
-		return;
-	kobject_put(feat->kobj);
-	kfree(feat);
-}
-
-static struct doe_features *doe_features_create(struct pci_dev *pdev)
-{
-	struct doe_features *feat;
-	struct pci_doe_mb *mb;
-	unsigned long index;
-	unsigned int max = 0, i, j;
-
-	xa_for_each(&pdev->doe_mbs, index, mb)
-		max += mb->nr_prots;
-
-	feat = kzalloc(struct_size(feat, f, max), GFP_KERNEL);
-	if (!feat)
-		return NULL;
-	feat->kobj = kobject_create_and_add("doe_features", &pdev->dev.kobj);
-	if (!feat->kobj) {
-		kfree(feat);
-		return NULL;
-	}
-
-	xa_for_each(&pdev->doe_mbs, index, mb) {
-		for (i = 0; i < mb->nr_prots; i++) {
-			struct doe_feature *f = &feat->f[feat->nr];
-
-			snprintf(f->value, sizeof(f->value), "%04x:%02x",
-				 mb->prots[i].vendor, mb->prots[i].type);
-			for (j = 0; j < feat->nr; j++)
-				if (!strcmp(feat->f[j].value, f->value))
-					break;
-			if (j < feat->nr)
-				continue;
-
-			if (mb->prots[i].vendor == PCI_VENDOR_ID_PCI_SIG &&
-			    mb->prots[i].type == DOE_PROT_DISCOVERY)
-				strscpy(f->name, "doe_discovery");
-			else
-				strscpy(f->name, f->value);
-			sysfs_attr_init(&f->attr.attr);
-			f->attr.attr.name = f->name;
-			f->attr.attr.mode = 0444;
-			f->attr.show = doe_feature_show;
-			feat->nr++;
-			if (sysfs_create_file(feat->kobj, &f->attr.attr))
-				pci_warn(pdev, "DOE: cannot list feature %s\n",
-					 f->value);
-		}
-	}
-	return feat;
-}
-
-/**
- * pci_doe_sysfs_init() - Show the DOE mailboxes of a function in sysfs
- * @pdev: function whose sysfs files the PCI core is creating
- */
-void pci_doe_sysfs_init(struct pci_dev *pdev)
-{
-	struct pci_doe_mb *mb, *first = NULL;
-	struct kobject *dir;
-	unsigned long index;
-
-	if (xa_empty(&pdev->doe_mbs))
-		return;
-	first = xa_find(&pdev->doe_mbs, &index, ULONG_MAX, XA_PRESENT);
-	if (first->dir)
-		return;
-
-	dir = kobject_create_and_add("doe", &pdev->dev.kobj);
-	if (!dir) {
-		pci_warn(pdev, "DOE: cannot create the doe directory\n");
-		return;
-	}
-
-	xa_for_each(&pdev->doe_mbs, index, mb) {
-		mb->dir = dir;
-		if (kobject_add(&mb->kobj, dir, "%x", mb->cap_offset))
-			doe_warn(mb, "cannot create its sysfs directory\n");
-	}
-	first->features = doe_features_create(pdev);
-}
-
-/**
- * pci_doe_sysfs_teardown() - Remove what pci_doe_sysfs_init() showed
- * @pdev: function whose sysfs files the PCI core is removing
- */
-void pci_doe_sysfs_teardown(struct pci_dev *pdev)
-{
-	struct kobject *dir = NULL;
-	struct pci_doe_mb *mb;
-	unsigned long index;
-
-	xa_for_each(&pdev->doe_mbs, index, mb) {
-		if (mb->kobj.state_in_sysfs)
-			kobject_del(&mb->kobj);
-		dir = mb->dir;
-		mb->dir = NULL;
-		doe_features_destroy(mb->features);
-		mb->features = NULL;
-	}
-	kobject_put(dir);
-}
-
 #if IS_ENABLED(CONFIG_PCI_DOE_KUNIT_TEST)
 /**
  * pci_doe_set_timeout() - Shorten the DOE timeout of a mailbox, for tests
@@ -2532,24 +1449,6 @@ void pci_doe_set_timeout(struct pci_doe_mb *mb, u32 timeout_us)
 EXPORT_SYMBOL_IF_KUNIT(pci_doe_set_timeout);
 
 /**
- * pci_doe_set_policy() - Switch the root write policy, for tests
- * @name: "relaxed", "strict" or "locked"
- *
- * Context: Process context; nothing else may depend on the policy meanwhile.
- * Return: the name of the previous policy, or NULL for an unknown @name.
- */
-const char *pci_doe_set_policy(const char *name)
-{
-	int old = doe_policy, i = sysfs_match_string(doe_policy_names, name);
-
-	if (i < 0)
-		return NULL;
-	doe_policy = i;
-	return doe_policy_names[old];
-}
-EXPORT_SYMBOL_IF_KUNIT(pci_doe_set_policy);
-
-/**
  * pci_doe_nr_protocols() - Number of protocols Discovery cached, for tests
  * @mb: mailbox
  *
@@ -2560,16 +1459,4 @@ unsigned int pci_doe_nr_protocols(const struct pci_doe_mb *mb)
 	return mb->nr_prots;
 }
 EXPORT_SYMBOL_IF_KUNIT(pci_doe_nr_protocols);
-
-/**
- * pci_doe_overridden_writes() - Root writes the relaxed policy let through
- * @mb: mailbox
- *
- * Return: the overridden_writes counter of @mb.
- */
-unsigned long pci_doe_overridden_writes(const struct pci_doe_mb *mb)
-{
-	return atomic_long_read(&mb->overridden_writes);
-}
-EXPORT_SYMBOL_IF_KUNIT(pci_doe_overridden_writes);
 #endif

@@ -1431,11 +1431,10 @@ static void doe_claim_denies_user_writes(struct kunit *test)
 	/* Whole ranges, as the sysfs and procfs writers vet them first */
 	for (off = 0xf0; off < 0x118; off++)
 		for (size = 1; size <= 16; size++)
-			KUNIT_EXPECT_EQ(test, pci_doe_user_check(pdev, off, size,
-								 NULL),
+			KUNIT_EXPECT_EQ(test, pci_doe_user_check(pdev, off, size),
 					off + size > 0x100 ? -EPERM : 0);
-	KUNIT_EXPECT_EQ(test, pci_doe_user_check(pdev, 0x118, 4, NULL), 0);
-	KUNIT_EXPECT_EQ(test, pci_doe_user_check(pdev, 0x4, 2, NULL), 0);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_check(pdev, 0x118, 4), 0);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_check(pdev, 0x4, 2), 0);
 
 	pci_doe_release(claim);
 	KUNIT_EXPECT_EQ(test, user_write(pdev, 0x110, 4), 0);
@@ -1690,8 +1689,7 @@ static void doe_exchange_in_flight_owns(struct kunit *test)
 	wait_for_go(test, fd, m, gos + 1);
 	/* No claim, but an exchange runs: root is kept out */
 	KUNIT_EXPECT_EQ(test, user_write(fd->pdev, 0x110, 4), -EPERM);
-	KUNIT_EXPECT_EQ(test, pci_doe_user_check(fd->pdev, 0x110, 4, NULL),
-			-EPERM);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_check(fd->pdev, 0x110, 4), -EPERM);
 	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&ctx->all, 10 * HZ),
 			0);
 	KUNIT_EXPECT_EQ(test, user_write(fd->pdev, 0x110, 4), 0);
@@ -1786,7 +1784,7 @@ static void doe_denied_write_writes_nothing(struct kunit *test)
 	/* A write across the idle mailbox a into the claimed mailbox b */
 	claim = pci_doe_claim(b, "kunit");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(claim));
-	KUNIT_EXPECT_EQ(test, pci_doe_user_check(pdev, 0x108, 0x20, NULL),
+	KUNIT_EXPECT_EQ(test, pci_doe_user_check(pdev, 0x108, 0x20),
 			-EPERM);
 	/* Refused as a whole: a was not marked as written */
 	KUNIT_EXPECT_EQ(test, echo(a, 4), 4);
@@ -1801,41 +1799,79 @@ static void doe_user_take(struct kunit *test)
 	struct pci_dev *pdev = fd->pdev;
 	struct pci_doe_claim *claim;
 	unsigned int wdata = fake_get(fd, &fd->mb[0].wdata);
+	const char *old;
 	struct file *f1, *f2;
 
 	f1 = kunit_kzalloc(test, sizeof(*f1), GFP_KERNEL);
 	f2 = kunit_kzalloc(test, sizeof(*f2), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, f1);
 	KUNIT_ASSERT_NOT_NULL(test, f2);
-	f1->f_mode = FMODE_WRITE;
-	f2->f_mode = FMODE_READ;
 
-	KUNIT_EXPECT_EQ(test, pci_doe_user_take(pdev, 0x104, f1), -EINVAL);
-	KUNIT_EXPECT_EQ(test, pci_doe_user_take(pdev, 0x100, f2), -EBADF);
 	claim = pci_doe_claim(mb, "kunit");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(claim));
-	KUNIT_EXPECT_EQ(test, pci_doe_user_take(pdev, 0x100, f1), -EBUSY);
+	KUNIT_EXPECT_EQ(test, pci_doe_take(mb, f1), -EBUSY);
 	pci_doe_release(claim);
 
-	KUNIT_ASSERT_EQ(test, pci_doe_user_take(pdev, 0x100, f1), 0);
+	KUNIT_ASSERT_EQ(test, pci_doe_take(mb, f1), 0);
+	KUNIT_EXPECT_EQ(test, pci_doe_take(mb, f1), 0);
+	KUNIT_EXPECT_EQ(test, pci_doe_take(mb, f2), -EBUSY);
 	/* The kernel is refused at once, without waiting */
 	KUNIT_EXPECT_EQ(test, echo(mb, 5), -EBUSY);
 	KUNIT_EXPECT_EQ(test, PTR_ERR(pci_doe_claim(mb, "kunit")), -EBUSY);
-	/* The holder writes, nobody else does */
-	KUNIT_EXPECT_EQ(test, pci_user_write_config(pdev, 0x110, 4, 1, f1), 0);
-	KUNIT_EXPECT_EQ(test, pci_doe_user_check(pdev, 0x110, 4, f1), 0);
-	KUNIT_EXPECT_EQ(test, pci_user_write_config(pdev, 0x110, 4, 1, f2),
-			-EPERM);
-	KUNIT_EXPECT_EQ(test, user_write(pdev, 0x110, 4), -EPERM);
-	KUNIT_EXPECT_EQ(test, pci_doe_user_check(pdev, 0x110, 4, NULL), -EPERM);
-	KUNIT_EXPECT_EQ(test, fake_get(fd, &fd->mb[0].wdata), wdata + 1);
-	KUNIT_EXPECT_EQ(test, pci_doe_user_give(pdev, 0x100, f2), -EINVAL);
+	/* Every root writer gets through, also under the locked policy */
+	KUNIT_EXPECT_EQ(test, pci_user_write_config(pdev, 0x110, 4, 1), 0);
+	KUNIT_EXPECT_EQ(test, user_write(pdev, 0x110, 4), 0);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_check(pdev, 0x110, 4), 0);
+	old = pci_doe_set_policy("locked");
+	KUNIT_EXPECT_EQ(test, user_write(pdev, 0x110, 4), 0);
+	pci_doe_set_policy(old);
+	KUNIT_EXPECT_EQ(test, fake_get(fd, &fd->mb[0].wdata), wdata + 3);
+	KUNIT_EXPECT_EQ(test, pci_doe_give(mb, f2), -EINVAL);
 
-	/* Closing the file gives it back; the kernel aborts, then works */
-	pci_doe_user_release(pdev, f1);
-	KUNIT_EXPECT_EQ(test, pci_doe_user_give(pdev, 0x100, f1), -EINVAL);
+	/* Giving it back: the kernel aborts what root left, then works */
+	KUNIT_EXPECT_EQ(test, pci_doe_give(mb, f1), 0);
+	KUNIT_EXPECT_EQ(test, pci_doe_give(mb, f1), -EINVAL);
 	KUNIT_EXPECT_EQ(test, echo(mb, 6), 4);
 	KUNIT_EXPECT_EQ(test, fake_get(fd, &fd->mb[0].aborts), 1);
+	/* ... and root is kept out of the kernel's mailbox again */
+	wdata = fake_get(fd, &fd->mb[0].wdata);
+	claim = pci_doe_claim(mb, "kunit");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(claim));
+	KUNIT_EXPECT_EQ(test, user_write(pdev, 0x110, 4), -EPERM);
+	KUNIT_EXPECT_EQ(test, fake_get(fd, &fd->mb[0].wdata), wdata);
+	pci_doe_release(claim);
+}
+
+/*
+ * Each mailbox is a device of class pci_doe, child of its function, with
+ * a char device, and goes away with the function's sysfs files.
+ */
+static void doe_mailbox_device(struct kunit *test)
+{
+	struct fake_dev *fd = fake_alloc(test, 2);
+	struct pci_dev *pdev = fake_enumerate(test, fd);
+	struct pci_doe_mb *a, *b;
+	struct device *da, *db;
+	char name[32];
+
+	a = pci_doe_find_mailbox_at(pdev, 0x100);
+	b = pci_doe_find_mailbox_at(pdev, 0x120);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	da = pci_doe_mailbox_dev(a);
+	db = pci_doe_mailbox_dev(b);
+	KUNIT_ASSERT_NOT_NULL(test, da);
+	KUNIT_ASSERT_NOT_NULL(test, db);
+	snprintf(name, sizeof(name), "%s-doe100", pci_name(pdev));
+	KUNIT_EXPECT_STREQ(test, dev_name(da), name);
+	snprintf(name, sizeof(name), "%s-doe120", pci_name(pdev));
+	KUNIT_EXPECT_STREQ(test, dev_name(db), name);
+	KUNIT_EXPECT_PTR_EQ(test, da->parent, &pdev->dev);
+	KUNIT_EXPECT_STREQ(test, da->class->name, "pci_doe");
+	KUNIT_EXPECT_NE(test, MAJOR(da->devt), 0);
+	KUNIT_EXPECT_EQ(test, MAJOR(da->devt), MAJOR(db->devt));
+	KUNIT_EXPECT_NE(test, MINOR(da->devt), MINOR(db->devt));
+	KUNIT_EXPECT_TRUE(test, device_is_registered(da));
 }
 
 /* ---- Callbacks that call the library, and waiting for tasks ---- */
@@ -2212,6 +2248,7 @@ static struct kunit_case doe_cases[] = {
 	KUNIT_CASE(doe_exchange_in_flight_owns),
 	KUNIT_CASE(doe_denied_write_writes_nothing),
 	KUNIT_CASE(doe_user_take),
+	KUNIT_CASE(doe_mailbox_device),
 	KUNIT_CASE(doe_user_write_truncated_offsets),
 	KUNIT_CASE(doe_user_write_stalled),
 	KUNIT_CASE(doe_relaxed_write_during_exchange),
