@@ -85,7 +85,9 @@ fi
 
 install -m 0755 "$HARNESS_ROOT/scripts/guest/run-selftests" "$GUEST/harness/bin/"
 
-# our kselftests, static, from the overlaid tree
+# our kselftests, static, from the overlaid tree, against the uapi headers
+# of that tree (<linux/pci-doe.h> is in no distribution's headers)
+"${KMAKE[@]}" -s headers >/dev/null || die "make headers failed"
 : >"$GUEST/harness/selftests/list"
 mapfile -t colls < <(repo_files tools/testing/selftests | awk -F/ 'NF == 5 && $5 == "Makefile" {print $4}')
 for coll in "${colls[@]}"; do
@@ -93,6 +95,7 @@ for coll in "${colls[@]}"; do
 	out=$B/selftests/$coll
 	mkdir -p "$out"
 	smake=(make -s --no-print-directory -C "$sdir" OUTPUT="$out" COLLECTION="$coll"
+		KHDR_INCLUDES="-isystem $OBJ/usr/include"
 		USERCFLAGS="-I$SRC/tools/testing/selftests" USERLDFLAGS=-static)
 	"${smake[@]}" all || die "building selftests/$coll failed"
 	"${smake[@]}" install INSTALL_PATH="$GUEST/harness/selftests/$coll" >/dev/null ||

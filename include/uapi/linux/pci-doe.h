@@ -29,13 +29,13 @@ struct pci_doe_protocol_id {
 
 /* pci_doe_info.flags */
 /* The DOE capability supports the DOE interrupt */
-#define PCI_DOE_INFO_INTERRUPT		(1U << 0)
+#define PCI_DOE_INFO_INTERRUPT		0x00000001
 /* The kernel owns the mailbox now: a claim, or an exchange queued or running */
-#define PCI_DOE_INFO_KERNEL_OWNED	(1U << 1)
+#define PCI_DOE_INFO_KERNEL_OWNED	0x00000002
 /* Some file has taken the mailbox with PCI_DOE_IOC_TAKE */
-#define PCI_DOE_INFO_TAKEN		(1U << 2)
+#define PCI_DOE_INFO_TAKEN		0x00000004
 /* ... and it is the file the ioctl was issued on */
-#define PCI_DOE_INFO_TAKEN_HERE		(1U << 3)
+#define PCI_DOE_INFO_TAKEN_HERE		0x00000008
 
 /**
  * struct pci_doe_info - what PCI_DOE_IOC_INFO reports about a mailbox

@@ -77,26 +77,54 @@ static void sim_lookup(struct doe_ctl_mb *mb)
 	fclose(f);
 }
 
+void doe_ctl_mb_name(const char *bdf, unsigned int cap, char *buf,
+		     size_t len)
+{
+	snprintf(buf, len, "%s-doe%03x", bdf, cap);
+}
+
+/*
+ * The PCI function of the class device at @dir: the target of its "device"
+ * link, else the name up to "-doe"
+ */
+static void mb_bdf(struct doe_ctl_mb *mb)
+{
+	char path[256], target[256], *p;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/device", mb->dir);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n > 0) {
+		target[n] = '\0';
+		p = strrchr(target, '/');
+		snprintf(mb->bdf, sizeof(mb->bdf), "%.31s", p ? p + 1 : target);
+		return;
+	}
+	snprintf(mb->bdf, sizeof(mb->bdf), "%.31s", mb->name);
+	p = strstr(mb->bdf, "-doe");
+	if (p)
+		*p = '\0';
+}
+
 int doe_ctl_mailboxes(struct doe_ctl_mb *mbs, int max)
 {
 	glob_t g;
 	size_t i;
 	int n = 0;
 
-	if (glob("/sys/bus/pci/devices/*/doe/*/offset", 0, NULL, &g))
+	if (glob(DOE_CTL_CLASS_DIR "/*/offset", 0, NULL, &g))
 		return 0;
 	for (i = 0; i < g.gl_pathc && n < max; i++) {
 		struct doe_ctl_mb *mb = &mbs[n];
 		char buf[256], *p, *s;
 
 		memset(mb, 0, sizeof(*mb));
+		/* /sys/class/pci_doe/<name>/offset */
 		snprintf(mb->dir, sizeof(mb->dir), "%s", g.gl_pathv[i]);
 		*strrchr(mb->dir, '/') = '\0';
-		/* /sys/bus/pci/devices/<bdf>/doe/<offset> */
-		snprintf(buf, sizeof(buf), "%s", mb->dir);
-		*strrchr(buf, '/') = '\0';
-		*strrchr(buf, '/') = '\0';
-		snprintf(mb->bdf, sizeof(mb->bdf), "%s", strrchr(buf, '/') + 1);
+		snprintf(mb->name, sizeof(mb->name), "%s",
+			 strrchr(mb->dir, '/') + 1);
+		mb_bdf(mb);
 		if (doe_ctl_read_file(g.gl_pathv[i], buf, sizeof(buf)) < 0)
 			continue;
 		mb->cap = strtoul(buf, NULL, 0);
@@ -123,17 +151,60 @@ int doe_ctl_mb_read(const struct doe_ctl_mb *mb, const char *name, char *buf,
 	return doe_ctl_read_file(path, buf, len);
 }
 
+void doe_ctl_mb_stat_path(const struct doe_ctl_mb *mb, const char *name,
+			  char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/statistics/%s", mb->dir, name);
+}
+
 long doe_ctl_mb_counter(const struct doe_ctl_mb *mb, const char *name)
 {
-	char buf[64], *end;
+	char path[256], buf[64], *end;
 	long v;
 	int ret;
 
-	ret = doe_ctl_mb_read(mb, name, buf, sizeof(buf));
+	doe_ctl_mb_stat_path(mb, name, path, sizeof(path));
+	ret = doe_ctl_read_file(path, buf, sizeof(buf));
+	if (ret == -ENOENT)
+		ret = doe_ctl_mb_read(mb, name, buf, sizeof(buf));
 	if (ret < 0)
 		return ret;
 	v = strtol(buf, &end, 10);
 	return end == buf ? -EINVAL : v;
+}
+
+long doe_ctl_mb_claims(const struct doe_ctl_mb *mb)
+{
+	char buf[1024], *line, *save, *count;
+	long sum = 0;
+	int ret;
+
+	ret = doe_ctl_mb_read(mb, "owners", buf, sizeof(buf));
+	if (ret < 0)
+		return ret;
+	/* "<name> <count>" per line */
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		count = strrchr(line, ' ');
+		if (!count)
+			return -EINVAL;
+		sum += strtol(count + 1, NULL, 10);
+	}
+	return sum;
+}
+
+int doe_ctl_mb_holder(const struct doe_ctl_mb *mb, char *comm, size_t len)
+{
+	char buf[128], *sp;
+
+	if (comm)
+		comm[0] = '\0';
+	if (doe_ctl_mb_read(mb, "holder", buf, sizeof(buf)) <= 0)
+		return 0;
+	sp = strchr(buf, ' ');
+	if (comm && sp)
+		snprintf(comm, len, "%s", sp + 1);
+	return strtol(buf, NULL, 10);
 }
 
 int doe_ctl_policy(char *buf, size_t len)
@@ -287,14 +358,40 @@ int doe_ctl_pwrite(int fd, const void *buf, size_t len, off_t off)
 	return (size_t)n == len ? 0 : -EIO;
 }
 
-int doe_ctl_take(int fd, unsigned int cap)
+void doe_ctl_cdev_path(const struct doe_ctl_mb *mb, char *buf, size_t len)
 {
-	return ioctl(fd, PCIIOC_DOE_TAKE, (unsigned long)cap) < 0 ? -errno : 0;
+	snprintf(buf, len, DOE_CTL_CDEV_DIR "/%s", mb->name);
 }
 
-int doe_ctl_give(int fd, unsigned int cap)
+int doe_ctl_cdev_open(const struct doe_ctl_mb *mb, int flags)
 {
-	return ioctl(fd, PCIIOC_DOE_GIVE, (unsigned long)cap) < 0 ? -errno : 0;
+	char path[128];
+	int fd;
+
+	doe_ctl_cdev_path(mb, path, sizeof(path));
+	fd = open(path, flags | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int doe_ctl_ioctl(int fd, unsigned long req, unsigned long arg)
+{
+	return ioctl(fd, req, arg) < 0 ? -errno : 0;
+}
+
+int doe_ctl_take(int fd)
+{
+	return doe_ctl_ioctl(fd, PCI_DOE_IOC_TAKE, 0);
+}
+
+int doe_ctl_give(int fd)
+{
+	return doe_ctl_ioctl(fd, PCI_DOE_IOC_GIVE, 0);
+}
+
+int doe_ctl_info(int fd, struct pci_doe_info *info, size_t size)
+{
+	info->argsz = size;
+	return ioctl(fd, PCI_DOE_IOC_INFO, info) < 0 ? -errno : 0;
 }
 
 int doe_ctl_user_discovery(const struct doe_ctl_mb *mb, int fd, char *buf,
@@ -431,6 +528,18 @@ long doe_ctl_sim_counter(const struct doe_ctl_mb *mb, const char *key)
 	if (ret < 0)
 		return ret;
 	return key_value(buf, key);
+}
+
+int doe_ctl_sim_knob(const struct doe_ctl_mb *mb, const char *knob,
+		     const char *val)
+{
+	char path[160];
+
+	if (mb->sim_id < 0)
+		return -ENODEV;
+	snprintf(path, sizeof(path), DOE_CTL_SIM_DIR "/f%d/mb%d/%s",
+		 mb->sim_id, mb->sim_index, knob);
+	return doe_user_write_file(path, val);
 }
 
 int doe_ctl_dev_read(const struct doe_ctl_mb *mb, struct doe_ctl_dev *d)

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * doe_ctl: helpers shared by the DOE ownership selftests (pci_doe_owner,
- * pci_doe_policy): the mailboxes the kernel shows in sysfs
- * (/sys/bus/pci/devices/<BDF>/doe/<offset>/), the test module's debugfs
- * controls (/sys/kernel/debug/test_pci_doe/, lib/test_pci_doe.c), the two
- * config space write paths of root (sysfs config and /proc/bus/pci) and the
- * /proc/bus/pci mailbox takeover ioctls.
+ * pci_doe_policy, pci_doe_class...): the mailboxes the kernel shows as
+ * devices of class pci_doe (/sys/class/pci_doe/<BDF>-doe<offset>/, with
+ * their counters in statistics/), their char devices
+ * (/dev/pci_doe/<BDF>-doe<offset>) and ioctls (include/uapi/linux/pci-doe.h),
+ * the test module's debugfs controls (/sys/kernel/debug/test_pci_doe/,
+ * lib/test_pci_doe.c) and the two config space write paths of root (sysfs
+ * config and /proc/bus/pci).
  *
  * Functions return 0 (or a count) on success and a negative errno on
  * failure, like doe_user.h; none of them prints anything.
@@ -13,6 +15,7 @@
 #ifndef DOE_CTL_H
 #define DOE_CTL_H
 
+#include <linux/pci-doe.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -20,14 +23,13 @@
 #include "../kselftest.h"
 #include "doe_user.h"
 
-/* /proc/bus/pci ioctls (include/uapi/linux/pci.h) */
-#ifndef PCIIOC_BASE
-#define PCIIOC_BASE		('P' << 24 | 'C' << 16 | 'I' << 8)
-#endif
-#ifndef PCIIOC_DOE_TAKE
-#define PCIIOC_DOE_TAKE		(PCIIOC_BASE | 0x10)
-#define PCIIOC_DOE_GIVE		(PCIIOC_BASE | 0x11)
-#endif
+/* The mailboxes' class devices and char devices */
+#define DOE_CTL_CLASS_DIR	"/sys/class/pci_doe"
+#define DOE_CTL_CDEV_DIR	DOE_USER_CDEV_DIR
+/* struct pci_doe_info up to its protocols: the smallest argsz of INFO */
+#define DOE_CTL_INFO_MIN	offsetof(struct pci_doe_info, protocols)
+/* What INFO reports as max_object_size: 2^18 dwords (PCIe r6.2 sec 6.30.1) */
+#define DOE_CTL_MAX_OBJECT	(DOE_USER_MAX_DW * 4)
 
 /* Size of the DOE register block (PCIe r6.2 sec 7.9.24) */
 #define DOE_CTL_BLOCK		0x18
@@ -49,11 +51,12 @@
 #define DOE_CTL_SIM_STRIDE	0x20
 #define DOE_CTL_SIM_REGS	6
 
-/* One mailbox, as /sys/bus/pci/devices/<bdf>/doe/<offset>/ shows it */
+/* One mailbox, as its class device /sys/class/pci_doe/<name>/ shows it */
 struct doe_ctl_mb {
 	char bdf[32];
 	unsigned int cap;
-	char dir[160];			/* its sysfs directory */
+	char name[64];			/* "<bdf>-doe<cap, %03x>" */
+	char dir[160];			/* /sys/class/pci_doe/<name> */
 	char protocols[256];		/* "0001:00 1e98:02" */
 	int has_cdat;			/* lists CXL Table Access (1e98:02) */
 	int sim_id;			/* simulated function ID, or -1 */
@@ -69,14 +72,31 @@ enum doe_ctl_path {
 
 extern const char * const doe_ctl_path_names[];
 
-/* Every mailbox in sysfs, sorted by BDF and offset; returns how many. */
+/* Every mailbox of class pci_doe, sorted by BDF and offset; how many. */
 int doe_ctl_mailboxes(struct doe_ctl_mb *mbs, int max);
+/* The name of the class device of the mailbox at @cap of @bdf */
+void doe_ctl_mb_name(const char *bdf, unsigned int cap, char *buf,
+		     size_t len);
 
-/* Read a file of the mailbox's sysfs directory (trailing newline cut). */
+/* Read a file of the mailbox's class device (trailing newline cut). */
 int doe_ctl_mb_read(const struct doe_ctl_mb *mb, const char *name, char *buf,
 		    size_t len);
-/* A decimal counter of the mailbox (exchanges, aborts, denied_writes...). */
+/*
+ * A decimal counter of the mailbox: statistics/@name (exchanges, errors,
+ * timeouts, aborts, denied_writes, overridden_writes) or else @name
+ * (in_flight).
+ */
 long doe_ctl_mb_counter(const struct doe_ctl_mb *mb, const char *name);
+/* The path of statistics/@name of @mb */
+void doe_ctl_mb_stat_path(const struct doe_ctl_mb *mb, const char *name,
+			  char *buf, size_t len);
+/* Kernel claims on @mb: the sum of the counts in "owners"; or -errno */
+long doe_ctl_mb_claims(const struct doe_ctl_mb *mb);
+/*
+ * The process holding @mb ("holder": "<pid> <comm>"): its pid, its comm in
+ * @comm (if not NULL); 0 if the mailbox is not taken.
+ */
+int doe_ctl_mb_holder(const struct doe_ctl_mb *mb, char *comm, size_t len);
 
 /* Read a small file (trailing newline cut); doe_user_write_file() writes. */
 int doe_ctl_read_file(const char *path, char *buf, size_t len);
@@ -119,9 +139,22 @@ int doe_ctl_proc_path(const char *bdf, char *buf, size_t len);
 int doe_ctl_pread(int fd, void *buf, size_t len, off_t off);
 int doe_ctl_pwrite(int fd, const void *buf, size_t len, off_t off);
 
-/* ioctl(PCIIOC_DOE_TAKE/GIVE) on a /proc/bus/pci file: 0 or -errno. */
-int doe_ctl_take(int fd, unsigned int cap);
-int doe_ctl_give(int fd, unsigned int cap);
+/*
+ * The mailbox's char device: its path, and an open() of it with @flags
+ * (O_CLOEXEC added) returning the fd or -errno.
+ */
+void doe_ctl_cdev_path(const struct doe_ctl_mb *mb, char *buf, size_t len);
+int doe_ctl_cdev_open(const struct doe_ctl_mb *mb, int flags);
+/* ioctl(@fd, @req, @arg): 0 or -errno */
+int doe_ctl_ioctl(int fd, unsigned long req, unsigned long arg);
+/* PCI_DOE_IOC_TAKE/GIVE (argument 0) on a char device fd: 0 or -errno. */
+int doe_ctl_take(int fd);
+int doe_ctl_give(int fd);
+/*
+ * PCI_DOE_IOC_INFO into @info, a buffer of @size bytes (at least 4), with
+ * argsz = @size: 0 or -errno; the kernel sets argsz to the size it needs.
+ */
+int doe_ctl_info(int fd, struct pci_doe_info *info, size_t size);
 
 /* A userspace Discovery through @fd, formatted like @mb->protocols. */
 int doe_ctl_user_discovery(const struct doe_ctl_mb *mb, int fd, char *buf,
@@ -177,6 +210,9 @@ int doe_ctl_block_accesses(const struct doe_ctl_mb *mb, unsigned long long off,
 			   size_t len);
 /* A named counter of the simulator's mbK/counters file of @mb */
 long doe_ctl_sim_counter(const struct doe_ctl_mb *mb, const char *key);
+/* Write @val to the simulator's knob mbK/@knob of @mb: 0 or -errno */
+int doe_ctl_sim_knob(const struct doe_ctl_mb *mb, const char *knob,
+		     const char *val);
 
 void doe_ctl_witness_start(struct doe_ctl_witness *w,
 			   const struct doe_ctl_mb *mb);

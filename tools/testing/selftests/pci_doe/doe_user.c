@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/pci-doe.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <stdlib.h>
@@ -17,12 +18,6 @@
 #define EXT_CAP_START	0x100
 #define EXT_CAP_END	0x1000
 #define EXT_CAP_MAX	((EXT_CAP_END - EXT_CAP_START) / 4)
-/* /proc/bus/pci ioctls (include/uapi/linux/pci.h) */
-#define PCIIOC_BASE		('P' << 24 | 'C' << 16 | 'I' << 8)
-#ifndef PCIIOC_DOE_TAKE
-#define PCIIOC_DOE_TAKE		(PCIIOC_BASE | 0x10)
-#define PCIIOC_DOE_GIVE		(PCIIOC_BASE | 0x11)
-#endif
 /* wait_status(): any bit of the mask */
 #define DOE_ANY		0xffffffffu
 
@@ -96,7 +91,7 @@ int doe_user_mb_init(struct doe_user_mb *mb, int fd, const char *bdf,
 
 	memset(mb, 0, sizeof(*mb));
 	mb->fd = fd;
-	mb->sysfs_fd = fd;
+	mb->cdev_fd = -1;
 	snprintf(mb->bdf, sizeof(mb->bdf), "%s", bdf);
 	mb->cap = cap;
 	ret = doe_user_read(fd, cap, &hdr);
@@ -108,32 +103,29 @@ int doe_user_mb_init(struct doe_user_mb *mb, int fd, const char *bdf,
 	return 0;
 }
 
+void doe_user_cdev_path(const char *bdf, unsigned int cap, char *buf,
+			size_t len)
+{
+	snprintf(buf, len, DOE_USER_CDEV_DIR "/%s-doe%03x", bdf, cap);
+}
+
 int doe_user_take(struct doe_user_mb *mb)
 {
-	unsigned int dom, bus, dev, fn;
-	char path[64];
-	int fd;
+	char path[96];
+	int fd, err;
 
 	if (mb->taken)
 		return 0;
-	if (sscanf(mb->bdf, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) != 4)
-		return -EINVAL;
-	if (dom)
-		snprintf(path, sizeof(path), "/proc/bus/pci/%04x:%02x/%02x.%x",
-			 dom, bus, dev, fn);
-	else
-		snprintf(path, sizeof(path), "/proc/bus/pci/%02x/%02x.%x", bus,
-			 dev, fn);
+	doe_user_cdev_path(mb->bdf, mb->cap, path, sizeof(path));
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (ioctl(fd, PCIIOC_DOE_TAKE, (unsigned long)mb->cap) < 0) {
-		int err = -errno;
-
+	if (ioctl(fd, PCI_DOE_IOC_TAKE, 0) < 0) {
+		err = -errno;
 		close(fd);
 		return err;
 	}
-	mb->fd = fd;
+	mb->cdev_fd = fd;
 	mb->taken = 1;
 	return 0;
 }
@@ -144,10 +136,10 @@ int doe_user_give(struct doe_user_mb *mb)
 
 	if (!mb->taken)
 		return 0;
-	if (ioctl(mb->fd, PCIIOC_DOE_GIVE, (unsigned long)mb->cap) < 0)
+	if (ioctl(mb->cdev_fd, PCI_DOE_IOC_GIVE, 0) < 0)
 		ret = -errno;
-	close(mb->fd);
-	mb->fd = mb->sysfs_fd;
+	close(mb->cdev_fd);
+	mb->cdev_fd = -1;
 	mb->taken = 0;
 	return ret;
 }
@@ -408,10 +400,9 @@ int doe_user_find_protocol(const char *bdf, uint16_t vid, uint8_t type,
 void doe_user_close(struct doe_user_mb *mb)
 {
 	doe_user_give(mb);
-	if (mb->sysfs_fd >= 0)
-		close(mb->sysfs_fd);
+	if (mb->fd >= 0)
+		close(mb->fd);
 	mb->fd = -1;
-	mb->sysfs_fd = -1;
 }
 
 int doe_user_write_file(const char *path, const char *s)

@@ -5,7 +5,10 @@
  * Used by the pci_doe selftests to learn, independently of the kernel, what a
  * device's DOE mailboxes answer (PCIe r6.2 sec 6.30, registers in sec 7.9.24).
  * Every access is a 4-byte pread()/pwrite() of a little-endian dword, which
- * the kernel turns into one config dword access.
+ * the kernel turns into one config dword access.  A mailbox may be taken
+ * from the kernel first through its char device /dev/pci_doe/<name>
+ * (PCI_DOE_IOC_TAKE, include/uapi/linux/pci-doe.h), which keeps kernel users
+ * out and lets root's config writes to it through under every policy.
  *
  * All functions return 0 (or a count) on success and a negative errno on
  * failure; none of them prints anything.
@@ -40,13 +43,16 @@
 /* Length 0 in header dword 1 means 2^18 dwords */
 #define DOE_USER_MAX_DW		0x40000u
 
+/* Char devices of the mailboxes: <bdf>-doe<offset, %03x> */
+#define DOE_USER_CDEV_DIR	"/dev/pci_doe"
+
 struct doe_user_mb {
-	int fd;			/* config file used for every access */
-	int sysfs_fd;		/* the sysfs config file (fd while not taken) */
+	int fd;			/* the sysfs config file, every access */
+	int cdev_fd;		/* /dev/pci_doe/<name> while taken, else -1 */
 	char bdf[32];		/* e.g. "0000:0d:00.0" */
 	uint16_t cap;		/* config offset of the DOE capability */
 	uint8_t cap_version;	/* version field of its extended cap header */
-	int taken;		/* held with PCIIOC_DOE_TAKE through fd */
+	int taken;		/* held with PCI_DOE_IOC_TAKE through cdev_fd */
 };
 
 struct doe_user_prot {
@@ -70,16 +76,21 @@ int doe_user_find(int fd, uint16_t *caps, uint8_t *versions, int max);
 int doe_user_mb_init(struct doe_user_mb *mb, int fd, const char *bdf,
 		     uint16_t cap);
 
+/* The mailbox's char device: DOE_USER_CDEV_DIR "/<bdf>-doe<cap %03x>" */
+void doe_user_cdev_path(const char *bdf, unsigned int cap, char *buf,
+			size_t len);
+
 /*
- * Take the mailbox for userspace: open /proc/bus/pci/<bus>/<dev>.<fn> and
- * ioctl(PCIIOC_DOE_TAKE, cap); all further accesses of @mb go through that
- * file until doe_user_give().  Kernels that restrict root writes to DOE
- * mailboxes (pci_doe.policy=strict|locked) accept writes of the holder
- * only.  -ENOTTY/-EINVAL: the kernel has no such ioctl (then sysfs is used
- * and writes are unrestricted).
+ * Take the mailbox for userspace: open its char device read-write and
+ * ioctl(PCI_DOE_IOC_TAKE, 0).  The accesses of @mb still go through the
+ * sysfs config file, which the kernel lets through to a taken mailbox under
+ * every policy (pci_doe.policy=relaxed|strict|locked); kernel users get
+ * -EBUSY until doe_user_give().  -ENOENT: no char device (a kernel without
+ * it, where writes to an unowned mailbox are not restricted); -EBUSY: the
+ * kernel owns the mailbox or another file holds it.
  */
 int doe_user_take(struct doe_user_mb *mb);
-/* Give a taken mailbox back (PCIIOC_DOE_GIVE) and return to sysfs. */
+/* Give a taken mailbox back (PCI_DOE_IOC_GIVE) and close its char device. */
 int doe_user_give(struct doe_user_mb *mb);
 
 /* Abort and wait (1 s) for Busy, Error and Data Object Ready to clear. */

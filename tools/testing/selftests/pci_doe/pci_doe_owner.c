@@ -6,10 +6,12 @@
  * A mailbox is owned by the kernel while it has claims or kernel exchanges
  * queued or running; root's config writes overlapping its register block
  * are then refused with EPERM and write nothing.  Root may take an unowned
- * mailbox through /proc/bus/pci (PCIIOC_DOE_TAKE).  The kernel side is
- * played by the test_pci_doe module (lib/test_pci_doe.c, debugfs); the
- * mailboxes are those the kernel lists in /sys/bus/pci/devices/<BDF>/doe/,
- * plus, where the DOE simulator is built in (lib/pci_doe_sim.c), the two
+ * mailbox through its char device (/dev/pci_doe/<name>, PCI_DOE_IOC_TAKE):
+ * kernel users then get EBUSY and every root config write to it is let
+ * through.  The kernel side is played by the test_pci_doe module
+ * (lib/test_pci_doe.c, debugfs); the mailboxes are the devices of class
+ * pci_doe (/sys/class/pci_doe/<BDF>-doe<offset>/) plus, where the DOE
+ * simulator is built in (lib/pci_doe_sim.c), the two
  * mailboxes of a simulated function created for each test: the simulator
  * counts every config write it gets, per register and outside the
  * mailboxes, so on those every refused write is also shown not to have
@@ -28,8 +30,12 @@
  *  released_userspace_then_kernel  after release, a userspace Discovery
  *                              through config writes works and the next
  *                              kernel exchange works (after an abort)
- *  takeover                    PCIIOC_DOE_TAKE/GIVE, holder writes only,
- *                              kernel gets EBUSY, SIGKILL gives it back
+ *  takeover                    PCI_DOE_IOC_TAKE/GIVE on the char device:
+ *                              argument and file checks, holder and INFO
+ *                              flags, the kernel gets EBUSY, every root
+ *                              write lands, GIVE, close() and SIGKILL give
+ *                              it back and the kernel aborts first; no
+ *                              TAKE while the kernel owns it
  *  setpci_client               setpci is refused while claimed, works after
  *  stray_writes_aborted        stray writes to an idle mailbox are aborted
  *                              before the next kernel exchange
@@ -126,7 +132,7 @@ FIXTURE_SETUP(owner)
 		self->rfd[i] = doe_ctl_open(self->mbs[i].bdf, DOE_CTL_SYSFS, 0);
 		ASSERT_LE(0, self->rfd[i]);
 		/* Nothing else in the kernel may own the mailboxes we test */
-		ASSERT_EQ(0, doe_ctl_mb_counter(&self->mbs[i], "claims"))
+		ASSERT_EQ(0, doe_ctl_mb_claims(&self->mbs[i]))
 			TH_LOG("%s is claimed by another kernel user",
 			       mb_name(&self->mbs[i]));
 	}
@@ -329,7 +335,7 @@ static void claimed_writes(struct __test_metadata *_metadata,
 
 	ASSERT_LE(0, wfd);
 	ASSERT_LE(0, denied0);
-	snprintf(path, sizeof(path), "%s/denied_writes", mb->dir);
+	doe_ctl_mb_stat_path(mb, "denied_writes", path, sizeof(path));
 	dfd = open(path, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, dfd);
 	denied = denied0;
@@ -508,7 +514,7 @@ TEST_F(owner, released_userspace_then_kernel)
 		ASSERT_EQ(0, doe_ctl_release(mb));
 		ASSERT_LE(0, doe_ctl_mb_read(mb, "owners", owners, sizeof(owners)));
 		EXPECT_STREQ("", owners);
-		EXPECT_EQ(0, doe_ctl_mb_counter(mb, "claims"));
+		EXPECT_EQ(0, doe_ctl_mb_claims(mb));
 
 		/* Userspace Discovery through sysfs config writes */
 		fd = doe_ctl_open(mb->bdf, DOE_CTL_SYSFS, 1);
@@ -538,144 +544,302 @@ TEST_F(owner, released_userspace_then_kernel)
 	}
 }
 
-static int holder_pid(const struct doe_ctl_mb *mb, char *comm, size_t len)
-{
-	char buf[128];
-	int pid;
+/* The /proc/bus/pci takeover ioctls of earlier versions, removed */
+#define OLD_PCIIOC_BASE		('P' << 24 | 'C' << 16 | 'I' << 8)
+#define OLD_PCIIOC_DOE_TAKE	(OLD_PCIIOC_BASE | 0x10)
+#define OLD_PCIIOC_DOE_GIVE	(OLD_PCIIOC_BASE | 0x11)
+/* INFO flags about ownership */
+#define OWNERSHIP_FLAGS		(PCI_DOE_INFO_KERNEL_OWNED | \
+				 PCI_DOE_INFO_TAKEN | PCI_DOE_INFO_TAKEN_HERE)
+/* An in-flight kernel exchange on a simulated mailbox, in microseconds */
+#define IN_FLIGHT_US		"500000"
+#define IN_FLIGHT_WAIT_MS	2000
 
-	if (doe_ctl_mb_read(mb, "user_holder", buf, sizeof(buf)) <= 0)
-		return 0;
-	if (comm)
-		comm[0] = '\0';
-	pid = strtol(buf, NULL, 10);
-	if (comm && strchr(buf, ' '))
-		snprintf(comm, len, "%s", strchr(buf, ' ') + 1);
-	return pid;
+/* The ownership flags PCI_DOE_IOC_INFO reports on @fd, or -errno */
+static long info_flags(int fd)
+{
+	struct pci_doe_info info;
+	int ret;
+
+	memset(&info, 0, sizeof(info));
+	ret = doe_ctl_info(fd, &info, DOE_CTL_INFO_MIN);
+	return ret ? ret : (long)(info.flags & OWNERSHIP_FLAGS);
 }
 
-TEST_F_TIMEOUT(owner, takeover, 60)
+/* "<bdf>... DOE mailbox 0x...: @what pci_doe_owner[<pid>]" lines after @kfd */
+static int take_log(int kfd, const struct doe_ctl_mb *mb, const char *what,
+		    pid_t pid)
 {
-	int i;
+	char msg[128];
 
-	for (i = 0; i < self->n; i++) {
-		const struct doe_ctl_mb *mb = &self->mbs[i];
-		char got[256], comm[64], proc[128], rsp[16];
-		struct doe_ctl_witness w;
-		uint32_t ctrl, zero = 0;
-		int hfd, ofd, sfd, rofd, pipefd[2], ret;
-		long d0, aborts0;
-		pid_t child;
-		char c;
+	snprintf(msg, sizeof(msg), "DOE mailbox %#x: %s pci_doe_owner[%d]",
+		 mb->cap, what, (int)pid);
+	return doe_ctl_kmsg_count(kfd, mb->bdf, msg, NULL, NULL, 0);
+}
 
-		ASSERT_EQ(0, doe_ctl_proc_path(mb->bdf, proc, sizeof(proc)));
-		hfd = doe_ctl_open(mb->bdf, DOE_CTL_PROCFS, 1);
-		ofd = doe_ctl_open(mb->bdf, DOE_CTL_PROCFS, 1);
-		sfd = doe_ctl_open(mb->bdf, DOE_CTL_SYSFS, 1);
-		rofd = doe_ctl_open(mb->bdf, DOE_CTL_PROCFS, 0);
-		ASSERT_LE(0, hfd);
-		ASSERT_LE(0, ofd);
-		ASSERT_LE(0, sfd);
-		ASSERT_LE(0, rofd);
+/*
+ * The mailbox was given back (GIVE, close() or exit): the kernel's next
+ * exchange works after exactly one abort, which the device sees, and the
+ * one after that needs none.
+ */
+static void kernel_after_give(struct __test_metadata *_metadata,
+			      const struct doe_ctl_mb *mb, const char *how)
+{
+	long aborts0 = doe_ctl_mb_counter(mb, "aborts");
+	long dev0 = doe_ctl_sim_counter(mb, "aborts");
+	int ret;
 
-		/* Argument checks */
-		EXPECT_EQ(-EINVAL, doe_ctl_take(hfd, mb->cap + 4));
-		EXPECT_EQ(-EBADF, doe_ctl_take(rofd, mb->cap));
-		EXPECT_EQ(-EINVAL, doe_ctl_give(hfd, mb->cap));
+	EXPECT_EQ(0, doe_ctl_mb_holder(mb, NULL, 0))
+		TH_LOG("%s: still held after %s", mb_name(mb), how);
+	ret = doe_ctl_kernel_discovery(mb);
+	EXPECT_EQ(0, ret) TH_LOG("%s: kernel Discovery after %s: %s",
+				 mb_name(mb), how, strerror(-ret));
+	EXPECT_EQ(aborts0 + 1, doe_ctl_mb_counter(mb, "aborts"))
+		TH_LOG("%s: aborts before the kernel's exchange after %s",
+		       mb_name(mb), how);
+	if (mb->sim_id >= 0)
+		EXPECT_EQ(dev0 + 1, doe_ctl_sim_counter(mb, "aborts"))
+			TH_LOG("%s: aborts the device saw after %s",
+			       mb_name(mb), how);
+	EXPECT_EQ(0, doe_ctl_kernel_discovery(mb));
+	EXPECT_EQ(aborts0 + 1, doe_ctl_mb_counter(mb, "aborts"))
+		TH_LOG("%s: a second exchange after %s aborted again",
+		       mb_name(mb), how);
+}
 
-		/* Take it */
-		ASSERT_EQ(0, doe_ctl_take(hfd, mb->cap));
-		EXPECT_EQ(0, doe_ctl_take(hfd, mb->cap));	/* again: no-op */
-		EXPECT_EQ(getpid(), holder_pid(mb, comm, sizeof(comm)));
-		EXPECT_STREQ("pci_doe_owner", comm);
-		EXPECT_EQ(-EBUSY, doe_ctl_take(ofd, mb->cap));
+/*
+ * While taken, every root config write to the block lands: through sysfs
+ * and /proc/bus/pci, from this process and from another one; none is
+ * counted as denied or overridden.
+ */
+static void taken_writes(struct __test_metadata *_metadata,
+			 const struct doe_ctl_mb *mb, int rfd, int sfd, int pfd)
+{
+	long d0 = doe_ctl_mb_counter(mb, "denied_writes");
+	long o0 = doe_ctl_mb_counter(mb, "overridden_writes");
+	struct doe_ctl_witness w;
+	uint32_t ctrl;
+	pid_t child;
+	int status;
 
-		/* The kernel gets EBUSY at once */
-		EXPECT_EQ(-EBUSY, doe_ctl_claim(mb));
-		EXPECT_EQ(-EBUSY, doe_ctl_kernel_discovery(mb));
-		EXPECT_EQ(-EBUSY, doe_ctl_tpd_on(mb, "trigger_async", 1,
-						 "protocol=0001:00"));
-		EXPECT_EQ(0, doe_ctl_tpd_write("trigger_wait", "1"));
-		EXPECT_EQ(0, doe_ctl_mb_counter(mb, "claims"));
+	ASSERT_EQ(0, doe_ctl_pread(rfd, &ctrl, 4, mb->cap + DOE_USER_CTRL));
+	doe_ctl_witness_start(&w, mb);
+	EXPECT_EQ(0, doe_ctl_pwrite(sfd, &ctrl, 4, mb->cap + DOE_USER_CTRL))
+		TH_LOG("%s: taken, sysfs write refused", mb_name(mb));
+	doe_ctl_witness_expect(&w, mb->cap + DOE_USER_CTRL, 4);
+	EXPECT_EQ(0, doe_ctl_pwrite(pfd, &ctrl, 4, mb->cap + DOE_USER_CTRL))
+		TH_LOG("%s: taken, procfs write refused", mb_name(mb));
+	doe_ctl_witness_expect(&w, mb->cap + DOE_USER_CTRL, 4);
 
-		/* Only the holding file may write the block */
-		ASSERT_EQ(0, doe_ctl_pread(self->rfd[i], &ctrl, 4,
-					   mb->cap + DOE_USER_CTRL));
-		d0 = doe_ctl_mb_counter(mb, "denied_writes");
-		doe_ctl_witness_start(&w, mb);
-		EXPECT_EQ(-EPERM, doe_ctl_pwrite(sfd, &ctrl, 4,
-						 mb->cap + DOE_USER_CTRL));
-		EXPECT_EQ(-EPERM, doe_ctl_pwrite(ofd, &ctrl, 4,
-						 mb->cap + DOE_USER_CTRL));
-		EXPECT_DEVICE(&w, "writes of non-holders");
-		EXPECT_EQ(d0 + 2, doe_ctl_mb_counter(mb, "denied_writes"));
-		EXPECT_EQ(0, doe_ctl_pwrite(hfd, &ctrl, 4,
-					    mb->cap + DOE_USER_CTRL));
-		doe_ctl_witness_expect(&w, mb->cap + DOE_USER_CTRL, 4);
-		EXPECT_DEVICE(&w, "the holder's Control write");
+	/* Another process, which does not hold the mailbox */
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		int fd = doe_ctl_open(mb->bdf, DOE_CTL_SYSFS, 1);
 
-		/* A whole Discovery through the holding file */
-		ret = doe_ctl_user_discovery(mb, hfd, got, sizeof(got));
-		EXPECT_LT(0, ret) TH_LOG("%s: Discovery through the holder: %s",
-					 mb_name(mb), strerror(-ret));
-		EXPECT_STREQ(mb->protocols, got);
-
-		/* Give it back: the kernel aborts before its next exchange */
-		ASSERT_EQ(0, doe_ctl_give(hfd, mb->cap));
-		EXPECT_EQ(0, holder_pid(mb, NULL, 0));
-		EXPECT_EQ(-EINVAL, doe_ctl_give(hfd, mb->cap));
-		aborts0 = doe_ctl_mb_counter(mb, "aborts");
-		EXPECT_EQ(0, doe_ctl_kernel_discovery(mb));
-		EXPECT_EQ(aborts0 + 1, doe_ctl_mb_counter(mb, "aborts"));
-
-		/* A holder killed with SIGKILL gives it back too */
-		ASSERT_EQ(0, pipe(pipefd));
-		child = fork();
-		ASSERT_LE(0, child);
-		if (!child) {
-			int fd = open(proc, O_RDWR | O_CLOEXEC);
-
-			c = 'n';
-			if (fd >= 0 && !doe_ctl_take(fd, mb->cap)) {
-				/* leave a stray dword in the mailbox */
-				doe_ctl_pwrite(fd, &zero, 4,
-					       mb->cap + DOE_USER_WRITE);
-				c = 'y';
-			}
-			if (write(pipefd[1], &c, 1) != 1)
-				_exit(1);
-			pause();
-			_exit(0);
-		}
-		ASSERT_EQ(1, read(pipefd[0], &c, 1));
-		close(pipefd[0]);
-		close(pipefd[1]);
-		EXPECT_EQ('y', c);
-		EXPECT_EQ(child, holder_pid(mb, NULL, 0));
-		EXPECT_EQ(-EBUSY, doe_ctl_kernel_discovery(mb));
-		EXPECT_EQ(-EBUSY, doe_ctl_take(hfd, mb->cap));
-		kill(child, SIGKILL);
-		ASSERT_EQ(child, waitpid(child, NULL, 0));
-		EXPECT_EQ(0, holder_pid(mb, NULL, 0));
-		aborts0 = doe_ctl_mb_counter(mb, "aborts");
-		EXPECT_EQ(0, doe_ctl_kernel_discovery(mb));
-		EXPECT_EQ(aborts0 + 1, doe_ctl_mb_counter(mb, "aborts"));
-		EXPECT_LT(0, doe_ctl_tpd_read("response", rsp, sizeof(rsp)));
-
-		/* No takeover while the kernel holds a claim */
-		ASSERT_EQ(0, doe_ctl_claim(mb));
-		EXPECT_EQ(-EBUSY, doe_ctl_take(hfd, mb->cap));
-		EXPECT_EQ(0, holder_pid(mb, NULL, 0));
-		ASSERT_EQ(0, doe_ctl_release(mb));
-		/* ...and it works again once released; close() gives it back */
-		EXPECT_EQ(0, doe_ctl_take(hfd, mb->cap));
-		close(hfd);
-		EXPECT_EQ(0, holder_pid(mb, NULL, 0));
-		EXPECT_EQ(0, doe_ctl_kernel_discovery(mb));
-
-		close(ofd);
-		close(sfd);
-		close(rofd);
+		_exit(fd < 0 || doe_ctl_pwrite(fd, &ctrl, 4,
+					       mb->cap + DOE_USER_CTRL));
 	}
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+		TH_LOG("%s: taken, another process's sysfs write refused",
+		       mb_name(mb));
+	doe_ctl_witness_expect(&w, mb->cap + DOE_USER_CTRL, 4);
+	EXPECT_DEVICE(&w, "three Control writes while taken");
+	EXPECT_EQ(d0, doe_ctl_mb_counter(mb, "denied_writes"));
+	EXPECT_EQ(o0, doe_ctl_mb_counter(mb, "overridden_writes"));
+}
+
+/*
+ * A simulated mailbox with a kernel exchange in flight (the device answers
+ * after IN_FLIGHT_US): the kernel owns it, no TAKE.
+ */
+static void take_in_flight(struct __test_metadata *_metadata,
+			   const struct doe_ctl_mb *mb, int hfd)
+{
+	long gos0 = doe_ctl_sim_counter(mb, "gos");
+	long long end;
+	char res[256];
+
+	ASSERT_EQ(0, doe_ctl_sim_knob(mb, "latency_us", IN_FLIGHT_US));
+	ASSERT_EQ(0, doe_ctl_tpd_write("reset", "1"));
+	ASSERT_EQ(0, doe_ctl_tpd_on(mb, "trigger_async", 1,
+				    "protocol=7e57:01 request=0a0b0c0d"));
+	end = doe_ctl_now_ms() + IN_FLIGHT_WAIT_MS;
+	while (doe_ctl_sim_counter(mb, "gos") <= gos0 &&
+	       doe_ctl_now_ms() < end)
+		usleep(1000);
+	EXPECT_LT(gos0, doe_ctl_sim_counter(mb, "gos"));
+	EXPECT_EQ(-EBUSY, doe_ctl_take(hfd));
+	EXPECT_EQ(1, doe_ctl_mb_counter(mb, "in_flight"));
+	EXPECT_EQ(PCI_DOE_INFO_KERNEL_OWNED, info_flags(hfd));
+	EXPECT_EQ(0, doe_ctl_mb_holder(mb, NULL, 0));
+	EXPECT_EQ(0, doe_ctl_tpd_write("trigger_wait", "1"));
+	ASSERT_LE(0, doe_ctl_tpd_read("async_results", res, sizeof(res)));
+	EXPECT_NE(NULL, strstr(res, "completed 1 ok 1 ")) TH_LOG("%s", res);
+	EXPECT_EQ(0, doe_ctl_sim_knob(mb, "latency_us", "0"));
+	EXPECT_EQ(0, doe_ctl_mb_counter(mb, "in_flight"));
+	EXPECT_EQ(0, info_flags(hfd));
+}
+
+static void takeover_one(struct __test_metadata *_metadata,
+			 const struct doe_ctl_mb *mb, int rfd, int kfd)
+{
+	int hfd, ofd, rofd, sfd, pfd, pipefd[2], ret, fds[2], p;
+	char got[256], comm[64], rsp[16];
+	uint32_t zero = 0;
+	pid_t child;
+	char c;
+
+	hfd = doe_ctl_cdev_open(mb, O_RDWR);
+	ofd = doe_ctl_cdev_open(mb, O_RDWR);
+	rofd = doe_ctl_cdev_open(mb, O_RDONLY);
+	sfd = doe_ctl_open(mb->bdf, DOE_CTL_SYSFS, 1);
+	pfd = doe_ctl_open(mb->bdf, DOE_CTL_PROCFS, 1);
+	ASSERT_LE(0, hfd) TH_LOG("%s: char device: %s", mb_name(mb),
+				 strerror(-hfd));
+	ASSERT_LE(0, ofd);
+	ASSERT_LE(0, rofd);
+	ASSERT_LE(0, sfd);
+	ASSERT_LE(0, pfd);
+	fds[DOE_CTL_SYSFS] = sfd;
+	fds[DOE_CTL_PROCFS] = pfd;
+
+	/* The /proc/bus/pci ioctls are gone */
+	ret = doe_ctl_ioctl(pfd, OLD_PCIIOC_DOE_TAKE, mb->cap);
+	EXPECT_TRUE(ret == -ENOTTY || ret == -EINVAL)
+		TH_LOG("%s: the removed PCIIOC_DOE_TAKE: %s", mb_name(mb),
+		       ret ? strerror(-ret) : "0");
+	ret = doe_ctl_ioctl(pfd, OLD_PCIIOC_DOE_GIVE, mb->cap);
+	EXPECT_TRUE(ret == -ENOTTY || ret == -EINVAL)
+		TH_LOG("%s: the removed PCIIOC_DOE_GIVE: %s", mb_name(mb),
+		       ret ? strerror(-ret) : "0");
+	EXPECT_EQ(0, doe_ctl_mb_holder(mb, NULL, 0));
+
+	/* Argument checks: flags must be 0, a read-only file cannot take */
+	EXPECT_EQ(-EINVAL, doe_ctl_ioctl(hfd, PCI_DOE_IOC_TAKE, 1));
+	EXPECT_EQ(-EBADF, doe_ctl_take(rofd));
+	EXPECT_EQ(-EINVAL, doe_ctl_give(hfd));	/* not held */
+	EXPECT_EQ(0, doe_ctl_mb_holder(mb, NULL, 0));
+	EXPECT_EQ(0, info_flags(hfd));
+
+	/* Take it: logged once; the holder and INFO show it */
+	lseek(kfd, 0, SEEK_END);
+	ASSERT_EQ(0, doe_ctl_take(hfd));
+	EXPECT_EQ(1, take_log(kfd, mb, "taken by", getpid()));
+	EXPECT_EQ(0, doe_ctl_take(hfd));	/* again: no-op */
+	EXPECT_EQ(getpid(), doe_ctl_mb_holder(mb, comm, sizeof(comm)));
+	EXPECT_STREQ("pci_doe_owner", comm);
+	EXPECT_EQ(PCI_DOE_INFO_TAKEN | PCI_DOE_INFO_TAKEN_HERE,
+		  info_flags(hfd));
+	EXPECT_EQ(PCI_DOE_INFO_TAKEN, info_flags(ofd));
+	EXPECT_EQ(PCI_DOE_INFO_TAKEN, info_flags(rofd));
+	/* Held by another file: no TAKE, no GIVE */
+	EXPECT_EQ(-EBUSY, doe_ctl_take(ofd));
+	EXPECT_EQ(-EINVAL, doe_ctl_give(ofd));
+	EXPECT_EQ(-EINVAL, doe_ctl_ioctl(hfd, PCI_DOE_IOC_GIVE, 1));
+	EXPECT_EQ(getpid(), doe_ctl_mb_holder(mb, NULL, 0));
+
+	/* The kernel gets EBUSY at once */
+	EXPECT_EQ(-EBUSY, doe_ctl_claim(mb));
+	EXPECT_EQ(-EBUSY, doe_ctl_kernel_discovery(mb));
+	EXPECT_EQ(-EBUSY, doe_ctl_tpd_on(mb, "trigger_async", 1,
+					 "protocol=0001:00"));
+	EXPECT_EQ(0, doe_ctl_tpd_write("trigger_wait", "1"));
+	EXPECT_EQ(0, doe_ctl_mb_claims(mb));
+	EXPECT_EQ(0, doe_ctl_mb_counter(mb, "in_flight"));
+
+	/* Root's writes land, and a whole Discovery through each path */
+	taken_writes(_metadata, mb, rfd, sfd, pfd);
+	for (p = DOE_CTL_SYSFS; p <= DOE_CTL_PROCFS; p++) {
+		ret = doe_ctl_user_discovery(mb, fds[p], got, sizeof(got));
+		EXPECT_LT(0, ret) TH_LOG("%s: taken, Discovery through %s: %s",
+					 mb_name(mb), doe_ctl_path_names[p],
+					 strerror(-ret));
+		EXPECT_STREQ(mb->protocols, got);
+	}
+
+	/* Give it back: logged; the kernel aborts before its next exchange */
+	lseek(kfd, 0, SEEK_END);
+	ASSERT_EQ(0, doe_ctl_give(hfd));
+	EXPECT_EQ(1, take_log(kfd, mb, "given back by", getpid()));
+	EXPECT_EQ(0, info_flags(hfd));
+	EXPECT_EQ(-EINVAL, doe_ctl_give(hfd));
+	kernel_after_give(_metadata, mb, "GIVE");
+
+	/* Even when nothing was written while it was taken */
+	ASSERT_EQ(0, doe_ctl_take(hfd));
+	ASSERT_EQ(0, doe_ctl_give(hfd));
+	kernel_after_give(_metadata, mb, "an idle TAKE and GIVE");
+
+	/* Another file takes it; close() gives it back */
+	ASSERT_EQ(0, doe_ctl_take(ofd));
+	EXPECT_EQ(PCI_DOE_INFO_TAKEN, info_flags(hfd));
+	EXPECT_EQ(-EBUSY, doe_ctl_take(hfd));
+	EXPECT_EQ(0, doe_ctl_pwrite(sfd, &zero, 4, mb->cap + DOE_USER_WRITE));
+	close(ofd);
+	EXPECT_EQ(0, info_flags(hfd));
+	kernel_after_give(_metadata, mb, "close()");
+
+	/* A holder killed with SIGKILL gives it back too */
+	ASSERT_EQ(0, pipe(pipefd));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		int fd = doe_ctl_cdev_open(mb, O_RDWR);
+
+		c = 'n';
+		if (fd >= 0 && !doe_ctl_take(fd)) {
+			/* leave a stray dword in the mailbox */
+			doe_ctl_pwrite(sfd, &zero, 4, mb->cap + DOE_USER_WRITE);
+			c = 'y';
+		}
+		if (write(pipefd[1], &c, 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(pipefd[0], &c, 1));
+	close(pipefd[0]);
+	close(pipefd[1]);
+	EXPECT_EQ('y', c);
+	EXPECT_EQ(child, doe_ctl_mb_holder(mb, NULL, 0));
+	EXPECT_EQ(PCI_DOE_INFO_TAKEN, info_flags(hfd));
+	EXPECT_EQ(-EBUSY, doe_ctl_kernel_discovery(mb));
+	EXPECT_EQ(-EBUSY, doe_ctl_take(hfd));
+	kill(child, SIGKILL);
+	ASSERT_EQ(child, waitpid(child, NULL, 0));
+	kernel_after_give(_metadata, mb, "SIGKILL of the holder");
+	EXPECT_LT(0, doe_ctl_tpd_read("response", rsp, sizeof(rsp)));
+
+	/* No takeover while the kernel holds a claim */
+	ASSERT_EQ(0, doe_ctl_claim(mb));
+	EXPECT_EQ(-EBUSY, doe_ctl_take(hfd));
+	EXPECT_EQ(0, doe_ctl_mb_holder(mb, NULL, 0));
+	EXPECT_EQ(PCI_DOE_INFO_KERNEL_OWNED, info_flags(hfd));
+	ASSERT_EQ(0, doe_ctl_release(mb));
+	/* ... nor while a kernel exchange is in flight */
+	if (mb->sim_id >= 0)
+		take_in_flight(_metadata, mb, hfd);
+	/* ... and it works again afterwards; close() gives it back */
+	EXPECT_EQ(0, doe_ctl_take(hfd));
+	close(hfd);
+	kernel_after_give(_metadata, mb, "the last close()");
+
+	close(rofd);
+	close(sfd);
+	close(pfd);
+}
+
+TEST_F_TIMEOUT(owner, takeover, 90)
+{
+	int i, kfd;
+
+	kfd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, kfd) TH_LOG("/dev/kmsg: %s", strerror(errno));
+	for (i = 0; i < self->n; i++)
+		takeover_one(_metadata, &self->mbs[i], self->rfd[i], kfd);
+	close(kfd);
 }
 
 static const char *find_setpci(void)
@@ -736,7 +900,7 @@ TEST_F(owner, setpci_client)
 		struct doe_ctl_witness w;
 		char args[128], out[1024];
 		long d0, aborts0;
-		int st;
+		int st, fd;
 
 		if (nr_methods == 1)
 			TH_LOG("%s: not in domain 0 (setpci -A linux-proc): sysfs only",
@@ -780,6 +944,30 @@ TEST_F(owner, setpci_client)
 			EXPECT_EQ(0, doe_ctl_kernel_discovery(mb));
 			EXPECT_EQ(aborts0 + 1, doe_ctl_mb_counter(mb, "aborts"));
 		}
+
+		/* Taken through its char device: setpci works unchanged */
+		fd = doe_ctl_cdev_open(mb, O_RDWR);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, doe_ctl_take(fd));
+		for (m = 0; m < nr_methods; m++) {
+			snprintf(args, sizeof(args), "%s-s %s %x.L=0",
+				 methods[m], mb->bdf, mb->cap + DOE_USER_WRITE);
+			d0 = doe_ctl_mb_counter(mb, "denied_writes");
+			doe_ctl_witness_start(&w, mb);
+			st = run_setpci(setpci, args, out, sizeof(out));
+			EXPECT_EQ(0, st) TH_LOG("taken: setpci %s: %s", args, out);
+			EXPECT_EQ(NULL, strstr(out, "not permitted"))
+				TH_LOG("taken: setpci %s: %s", args, out);
+			EXPECT_EQ(d0, doe_ctl_mb_counter(mb, "denied_writes"));
+			doe_ctl_witness_expect(&w, mb->cap + DOE_USER_WRITE, 4);
+			EXPECT_DEVICE(&w, "setpci %s while taken", args);
+		}
+		/* ... while the kernel stays out until it is given back */
+		EXPECT_EQ(-EBUSY, doe_ctl_claim(mb));
+		aborts0 = doe_ctl_mb_counter(mb, "aborts");
+		EXPECT_EQ(0, close(fd));
+		EXPECT_EQ(0, doe_ctl_kernel_discovery(mb));
+		EXPECT_EQ(aborts0 + 1, doe_ctl_mb_counter(mb, "aborts"));
 	}
 }
 
@@ -1133,7 +1321,7 @@ int main(int argc, char **argv)
 	}
 	if (doe_ctl_mailboxes(mbs, DOE_CTL_MAX_MBS) <= 0) {
 		ksft_print_header();
-		ksft_exit_skip("no DOE mailbox in /sys/bus/pci/devices/*/doe/\n");
+		ksft_exit_skip("no DOE mailbox in " DOE_CTL_CLASS_DIR "\n");
 	}
 	return test_harness_run(argc, argv);
 }

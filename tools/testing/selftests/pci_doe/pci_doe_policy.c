@@ -15,9 +15,14 @@
  *                    counting in overridden_writes (and tainting the
  *                    kernel, TAINT_USER); writes to an idle block do
  *                    neither; the kernel's next exchange aborts first and
- *                    works; a held mailbox still admits its holder only
- *  locked            every write to a block is refused unless made through
- *                    the /proc/bus/pci file that took the mailbox
+ *                    works
+ *  locked            every write to a block is refused (and logged, naming
+ *                    PCI_DOE_IOC_TAKE) unless the mailbox is taken
+ *
+ * Under every policy, a mailbox taken through its char device
+ * (/dev/pci_doe/<name>, PCI_DOE_IOC_TAKE) admits every root config write,
+ * through sysfs and /proc/bus/pci alike, and keeps the kernel out (EBUSY)
+ * until it is given back; a claimed one cannot be taken.
  *
  * The kernel side is played by the test_pci_doe module (debugfs).  Where
  * the DOE simulator is built in (lib/pci_doe_sim.c), each test also runs on
@@ -41,6 +46,7 @@
 #define RATELIMIT_BURST	10
 #define RATELIMIT_MS	5000
 #define OVERRIDE_MSG	"while the kernel owns the mailbox"
+#define LOCKED_MSG	"policy is locked, take it with PCI_DOE_IOC_TAKE first"
 
 FIXTURE(policy) {
 	struct doe_ctl_mb mbs[DOE_CTL_MAX_MBS];
@@ -64,7 +70,7 @@ FIXTURE_SETUP(policy)
 	ASSERT_LT(0, self->n);
 	ASSERT_EQ(0, doe_ctl_tpd_write("reset", "1"));
 	for (i = 0; i < self->n; i++)
-		ASSERT_EQ(0, doe_ctl_mb_counter(&self->mbs[i], "claims"))
+		ASSERT_EQ(0, doe_ctl_mb_claims(&self->mbs[i]))
 			TH_LOG("%s@%#x is claimed by another kernel user",
 			       self->mbs[i].bdf, self->mbs[i].cap);
 }
@@ -119,14 +125,14 @@ static int write_dword_seen(struct __test_metadata *_metadata,
 	return ret;
 }
 
-/* PCIIOC_DOE_TAKE through a new /proc/bus/pci file, closed at once */
+/* PCI_DOE_IOC_TAKE through a new open file of the char device, closed */
 static int take_once(const struct doe_ctl_mb *mb)
 {
-	int fd = doe_ctl_open(mb->bdf, DOE_CTL_PROCFS, 1), ret;
+	int fd = doe_ctl_cdev_open(mb, O_RDWR), ret;
 
 	if (fd < 0)
 		return fd;
-	ret = doe_ctl_take(fd, mb->cap);
+	ret = doe_ctl_take(fd);
 	close(fd);
 	return ret;
 }
@@ -145,42 +151,49 @@ static void kernel_after_user(struct __test_metadata *_metadata,
 }
 
 /*
- * Take the mailbox through /proc/bus/pci: the holder's writes and a whole
- * Discovery go through, every other writer is refused; then give it back.
+ * Take the mailbox through its char device: the kernel gets EBUSY; root's
+ * writes through sysfs and /proc/bus/pci and whole Discoveries through
+ * each go through, none denied or counted as overridden (the kernel does
+ * not own the mailbox); then give it back.
  */
-static void holder_only(struct __test_metadata *_metadata,
-			const struct doe_ctl_mb *mb)
+static void taken_admits_all(struct __test_metadata *_metadata,
+			     const struct doe_ctl_mb *mb)
 {
-	int hfd = doe_ctl_open(mb->bdf, DOE_CTL_PROCFS, 1);
-	int ofd = doe_ctl_open(mb->bdf, DOE_CTL_PROCFS, 1);
-	int sfd = doe_ctl_open(mb->bdf, DOE_CTL_SYSFS, 1);
+	int hfd = doe_ctl_cdev_open(mb, O_RDWR), fds[2], p, ret;
+	long d0, o0;
 	char got[256];
-	long d0;
-	int ret;
 
-	ASSERT_LE(0, hfd);
-	ASSERT_LE(0, ofd);
-	ASSERT_LE(0, sfd);
-	ASSERT_EQ(0, doe_ctl_take(hfd, mb->cap));
+	fds[DOE_CTL_SYSFS] = doe_ctl_open(mb->bdf, DOE_CTL_SYSFS, 1);
+	fds[DOE_CTL_PROCFS] = doe_ctl_open(mb->bdf, DOE_CTL_PROCFS, 1);
+	ASSERT_LE(0, hfd) TH_LOG("%s@%#x: char device: %s", mb->bdf, mb->cap,
+				 strerror(-hfd));
+	ASSERT_LE(0, fds[DOE_CTL_SYSFS]);
+	ASSERT_LE(0, fds[DOE_CTL_PROCFS]);
+	ASSERT_EQ(0, doe_ctl_take(hfd));
 	EXPECT_EQ(-EBUSY, doe_ctl_kernel_discovery(mb));
 	EXPECT_EQ(-EBUSY, doe_ctl_claim(mb));
 
-	EXPECT_EQ(0, write_back_seen(_metadata, mb, hfd, DOE_USER_CTRL));
-	ret = doe_ctl_user_discovery(mb, hfd, got, sizeof(got));
-	EXPECT_LT(0, ret) TH_LOG("%s@%#x: Discovery through the holder: %s",
-				 mb->bdf, mb->cap, strerror(-ret));
-	EXPECT_STREQ(mb->protocols, got);
-
 	d0 = doe_ctl_mb_counter(mb, "denied_writes");
-	EXPECT_EQ(-EPERM, write_back_seen(_metadata, mb, sfd, DOE_USER_CTRL));
-	EXPECT_EQ(-EPERM, write_back_seen(_metadata, mb, ofd, DOE_USER_CTRL));
-	EXPECT_EQ(d0 + 2, doe_ctl_mb_counter(mb, "denied_writes"));
+	o0 = doe_ctl_mb_counter(mb, "overridden_writes");
+	for (p = DOE_CTL_SYSFS; p <= DOE_CTL_PROCFS; p++) {
+		EXPECT_EQ(0, write_back_seen(_metadata, mb, fds[p],
+					     DOE_USER_CTRL))
+			TH_LOG("%s@%#x: taken, %s write refused", mb->bdf,
+			       mb->cap, doe_ctl_path_names[p]);
+		ret = doe_ctl_user_discovery(mb, fds[p], got, sizeof(got));
+		EXPECT_LT(0, ret) TH_LOG("%s@%#x: taken, Discovery through %s: %s",
+					 mb->bdf, mb->cap,
+					 doe_ctl_path_names[p], strerror(-ret));
+		EXPECT_STREQ(mb->protocols, got);
+	}
+	EXPECT_EQ(d0, doe_ctl_mb_counter(mb, "denied_writes"));
+	EXPECT_EQ(o0, doe_ctl_mb_counter(mb, "overridden_writes"));
 
-	ASSERT_EQ(0, doe_ctl_give(hfd, mb->cap));
+	ASSERT_EQ(0, doe_ctl_give(hfd));
 	kernel_after_user(_metadata, mb);
 	close(hfd);
-	close(ofd);
-	close(sfd);
+	close(fds[DOE_CTL_SYSFS]);
+	close(fds[DOE_CTL_PROCFS]);
 }
 
 TEST_F(policy, policy_parameter)
@@ -240,7 +253,7 @@ TEST_F(policy, strict)
 		EXPECT_STREQ(mb->protocols, got);
 		kernel_after_user(_metadata, mb);
 
-		holder_only(_metadata, mb);
+		taken_admits_all(_metadata, mb);
 	}
 }
 
@@ -370,26 +383,39 @@ TEST_F_TIMEOUT(policy, relaxed, 120)
 		}
 		ASSERT_EQ(0, doe_ctl_release(mb));
 
-		/* Taking a mailbox still keeps every other writer out */
-		holder_only(_metadata, mb);
+		/* A taken mailbox admits every writer, none overridden */
+		taken_admits_all(_metadata, mb);
 	}
 	close(l.kfd);
 }
 
-TEST_F(policy, locked)
+/* The denial names the way out: "... denied ... PCI_DOE_IOC_TAKE first" */
+static int locked_denials(int kfd, const struct doe_ctl_mb *mb, char *line,
+			  size_t len)
 {
-	int i, p;
+	char tag[96];
+
+	snprintf(tag, sizeof(tag), "DOE mailbox %#x: denied", mb->cap);
+	return doe_ctl_kmsg_count(kfd, mb->bdf, tag, LOCKED_MSG, line, len);
+}
+
+TEST_F_TIMEOUT(policy, locked, 60)
+{
+	char line[512];
+	int i, p, kfd, logged = 0;
 
 	if (strcmp(self->policy, "locked"))
 		SKIP(return, "pci_doe.policy=%s", self->policy);
+	kfd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, kfd) TH_LOG("/dev/kmsg: %s", strerror(errno));
 	for (i = 0; i < self->n; i++) {
 		const struct doe_ctl_mb *mb = &self->mbs[i];
 		long aborts0;
-		int hfd;
 
 		/* What earlier tests left is aborted now */
 		EXPECT_EQ(0, doe_ctl_kernel_discovery(mb));
 		/* Unclaimed, not taken: refused all the same */
+		lseek(kfd, 0, SEEK_END);
 		for (p = DOE_CTL_SYSFS; p <= DOE_CTL_PROCFS; p++) {
 			long d0 = doe_ctl_mb_counter(mb, "denied_writes");
 			int fd = doe_ctl_open(mb->bdf, p, 1);
@@ -401,24 +427,52 @@ TEST_F(policy, locked)
 			EXPECT_EQ(d0 + 2, doe_ctl_mb_counter(mb, "denied_writes"));
 			close(fd);
 		}
+		/*
+		 * The message is rate limited (10 per 5 s): checked on the
+		 * first mailbox, once more after the interval if need be
+		 */
+		if (!i) {
+			logged = locked_denials(kfd, mb, line, sizeof(line));
+			if (!logged) {
+				int fd = doe_ctl_open(mb->bdf, DOE_CTL_SYSFS, 1);
+
+				ASSERT_LE(0, fd);
+				sleep(RATELIMIT_MS / 1000 + 1);
+				lseek(kfd, 0, SEEK_END);
+				EXPECT_EQ(-EPERM, write_dword_seen(_metadata, mb, fd,
+								   DOE_USER_WRITE, 0));
+				close(fd);
+				logged = locked_denials(kfd, mb, line,
+							sizeof(line));
+			}
+			EXPECT_LT(0, logged)
+				TH_LOG("%s@%#x: no \"denied ... %s\" line",
+				       mb->bdf, mb->cap, LOCKED_MSG);
+			if (logged)
+				TH_LOG("%s", line);
+		}
 		/* The kernel is not affected: nothing to abort */
 		aborts0 = doe_ctl_mb_counter(mb, "aborts");
 		EXPECT_EQ(0, doe_ctl_kernel_discovery(mb));
 		EXPECT_EQ(aborts0, doe_ctl_mb_counter(mb, "aborts"));
 
-		/* Taken: the holder only */
-		holder_only(_metadata, mb);
+		/* Taken: every root write goes through */
+		taken_admits_all(_metadata, mb);
 
 		/* Claimed: no takeover, no writes */
 		ASSERT_EQ(0, doe_ctl_claim(mb));
-		hfd = doe_ctl_open(mb->bdf, DOE_CTL_PROCFS, 1);
-		ASSERT_LE(0, hfd);
-		EXPECT_EQ(-EBUSY, doe_ctl_take(hfd, mb->cap));
-		EXPECT_EQ(-EPERM, write_back_seen(_metadata, mb, hfd,
-						  DOE_USER_CTRL));
-		close(hfd);
+		EXPECT_EQ(-EBUSY, take_once(mb));
+		for (p = DOE_CTL_SYSFS; p <= DOE_CTL_PROCFS; p++) {
+			int fd = doe_ctl_open(mb->bdf, p, 1);
+
+			ASSERT_LE(0, fd);
+			EXPECT_EQ(-EPERM, write_back_seen(_metadata, mb, fd,
+							  DOE_USER_CTRL));
+			close(fd);
+		}
 		ASSERT_EQ(0, doe_ctl_release(mb));
 	}
+	close(kfd);
 }
 
 int main(int argc, char **argv)
@@ -441,7 +495,7 @@ int main(int argc, char **argv)
 	}
 	if (doe_ctl_mailboxes(mbs, DOE_CTL_MAX_MBS) <= 0) {
 		ksft_print_header();
-		ksft_exit_skip("no DOE mailbox in /sys/bus/pci/devices/*/doe/\n");
+		ksft_exit_skip("no DOE mailbox in " DOE_CTL_CLASS_DIR "\n");
 	}
 	return test_harness_run(argc, argv);
 }

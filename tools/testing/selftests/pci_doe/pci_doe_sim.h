@@ -18,6 +18,8 @@
 #define SIM_DIR			"/sys/kernel/debug/pci_doe_sim"
 #define TDOE_DIR		"/sys/kernel/debug/test_pci_doe"
 #define PCI_DEVICES		"/sys/bus/pci/devices"
+/* The DOE library's devices of its mailboxes: <bdf>-doe<offset, %03x> */
+#define DOE_CLASS		"/sys/class/pci_doe"
 
 /* Mailbox K of a simulated function */
 #define SIM_MB_OFFSET(k)	(0x100 + 0x20 * (k))
@@ -87,8 +89,16 @@ int sim_rescan(void);
 /* Wait until the mailbox's counter @key reaches @min */
 int sim_wait_count(const struct sim_fn *fn, int mb, const char *key,
 		   long min, long timeout_ms);
-/* A value of doe/<offset>/@attr in the library's sysfs */
+/* The library's class device of mailbox @mb: DOE_CLASS "/<name>" */
+void sim_doe_dir(const struct sim_fn *fn, int mb, char *buf, size_t len);
+/*
+ * A number in the class device of mailbox @mb: statistics/@attr
+ * (exchanges, errors, timeouts, aborts, denied_writes...) or else @attr
+ * (in_flight)
+ */
 long sim_doe_attr(const struct sim_fn *fn, int mb, const char *attr);
+/* The kernel's claims on mailbox @mb: the counts of its "owners" summed */
+long sim_doe_claims(const struct sim_fn *fn, int mb);
 
 __printf(2, 3) int tdoe(const char *ctl, const char *fmt, ...);
 long tdoe_long(const char *file);

@@ -97,13 +97,23 @@ static unsigned int hexbyte(const char *s)
 	return hexdigit(s[0]) << 4 | hexdigit(s[1]);
 }
 
+/* Does the library have mailbox @mb (its class device)? */
 static int mb_usable(const struct sim_fn *fn, int mb)
 {
 	char path[256];
 
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/doe/%x", fn->bdf,
-		 SIM_MB_OFFSET(mb));
+	sim_doe_dir(fn, mb, path, sizeof(path));
 	return sim_exists(path);
+}
+
+/* The path of the "protocols" file of mailbox @mb */
+static void protocols_path(const struct sim_fn *fn, int mb, char *buf,
+			   size_t len)
+{
+	char dir[128];
+
+	sim_doe_dir(fn, mb, dir, sizeof(dir));
+	snprintf(buf, len, "%s/protocols", dir);
 }
 
 /* ---- one fault, then recovery ---- */
@@ -315,7 +325,7 @@ TEST_F(fault, then_recover)
 	/* The neighbour was never disturbed, nothing is left in flight */
 	EXPECT_EQ(4, echo(fn, 1, NULL));
 	EXPECT_EQ(0, sim_doe_attr(fn, 0, "in_flight"));
-	EXPECT_EQ(0, sim_doe_attr(fn, 0, "claims"));
+	EXPECT_EQ(0, sim_doe_claims(fn, 0));
 }
 
 /* ---- everything else, on a function with three mailboxes ---- */
@@ -366,8 +376,7 @@ TEST_F(sim, discovery_loop)
 	ksft_print_msg("re-enumerated with a Discovery loop in %ld ms\n", ms);
 	EXPECT_LT(ms, SIM_BUDGET_MS);
 	EXPECT_EQ(1, sim_knob_key(fn, 0, "discovery_loop", "fired"));
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/doe/100/protocols",
-		 fn->bdf);
+	protocols_path(fn, 0, path, sizeof(path));
 	EXPECT_EQ(4, count_lines(path));
 	EXPECT_EQ(4, echo(fn, 0, NULL));
 }
@@ -408,8 +417,7 @@ TEST_F(sim, discovery_256)
 	ASSERT_EQ(0, sim_knob(fn, 1, "counters", "0"));
 	ASSERT_EQ(0, reenumerate(fn, &ms));
 	ksft_print_msg("256 protocols discovered in %ld ms\n", ms);
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/doe/120/protocols",
-		 fn->bdf);
+	protocols_path(fn, 1, path, sizeof(path));
 	EXPECT_EQ(256, count_lines(path));
 	EXPECT_EQ(256, sim_knob_key(fn, 1, "counters", "exchanges"));
 	EXPECT_EQ(4, echo(fn, 1, NULL));

@@ -284,17 +284,48 @@ int sim_wait_count(const struct sim_fn *fn, int mb, const char *key,
 	}
 }
 
+void sim_doe_dir(const struct sim_fn *fn, int mb, char *buf, size_t len)
+{
+	snprintf(buf, len, DOE_CLASS "/%s-doe%03x", fn->bdf, SIM_MB_OFFSET(mb));
+}
+
 long sim_doe_attr(const struct sim_fn *fn, int mb, const char *attr)
 {
-	char path[256], buf[64];
+	char dir[128], path[256], buf[64];
 	int n;
 
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/doe/%x/%s", fn->bdf,
-		 SIM_MB_OFFSET(mb), attr);
+	sim_doe_dir(fn, mb, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/statistics/%s", dir, attr);
 	n = sim_read(path, buf, sizeof(buf));
+	if (n == -ENOENT) {
+		snprintf(path, sizeof(path), "%s/%s", dir, attr);
+		n = sim_read(path, buf, sizeof(buf));
+	}
 	if (n < 0)
 		return n;
 	return strtol(buf, NULL, 0);
+}
+
+long sim_doe_claims(const struct sim_fn *fn, int mb)
+{
+	char dir[128], path[256], buf[1024], *line, *save, *count;
+	long sum = 0;
+	int n;
+
+	sim_doe_dir(fn, mb, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/owners", dir);
+	n = sim_read(path, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	/* "<name> <count>" per line */
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		count = strrchr(line, ' ');
+		if (!count)
+			return -EINVAL;
+		sum += strtol(count + 1, NULL, 10);
+	}
+	return sum;
 }
 
 int tdoe(const char *ctl, const char *fmt, ...)

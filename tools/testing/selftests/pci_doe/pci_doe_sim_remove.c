@@ -19,8 +19,9 @@
  *  rm.surprise_all_work       claim + synchronous + asynchronous work, the
  *                             device vanishes
  *  rm.during_length_max       removal in the middle of a 2^18-dword read
- *  rm.sysfs_remove_rescan     sysfs remove with a claim and queued tasks,
- *                             then a rescan gives fresh, working mailboxes
+ *  rm.sysfs_remove_rescan     sysfs remove with a claim and queued tasks
+ *                             (the class devices go), then a rescan gives
+ *                             fresh, working mailboxes
  *  rm.churn                   functions added, used and deleted in a loop
  *  rm.claim_outlives_orderly  a claim held across "del" is released later,
  *                             quietly; the module finds it by name
@@ -394,9 +395,10 @@ TEST_F(rm, during_length_max)
 TEST_F(rm, sysfs_remove_rescan)
 {
 	const struct sim_fn *fn = &self->fn;
+	char path[256], dir[128];
 	uint32_t zero = 0;
-	char path[256];
 	long ms, t0;
+	int mb;
 
 	if (!sim_exists(COMPLETE_EVENT))
 		SKIP(return, NO_TRACE);
@@ -404,7 +406,7 @@ TEST_F(rm, sysfs_remove_rescan)
 	self->traced = 1;
 	snprintf(path, sizeof(path), PCI_DEVICES "/%s", fn->bdf);
 	ASSERT_EQ(0, tdoe_claim(fn, 1, OWNER));
-	ASSERT_EQ(1, sim_doe_attr(fn, 1, "claims"));
+	ASSERT_EQ(1, sim_doe_claims(fn, 1));
 	ASSERT_EQ(0, sim_knob(fn, 1, "ready_never", "always"));
 	ASSERT_EQ(0, sim_knob(fn, 1, "counters", "0"));
 	ASSERT_EQ(0, tdoe_async(fn, 1, NR_TASKS, SIM_ECHO, ECHO_REQ, RSP_SZ));
@@ -417,12 +419,23 @@ TEST_F(rm, sysfs_remove_rescan)
 	ksft_print_msg("sysfs remove in %ld ms\n", ms);
 	EXPECT_LT(ms, SIM_BUDGET_MS);
 	check_all_enodev(_metadata, fn, self->traced, NR_TASKS, 0, 0);
+	/* The mailboxes' class devices went with the function */
+	for (mb = 0; mb < 2; mb++) {
+		sim_doe_dir(fn, mb, dir, sizeof(dir));
+		EXPECT_EQ(0, sim_wait_path(dir, 0, SIM_BUDGET_MS))
+			TH_LOG("%s still there after the remove", dir);
+	}
 
 	/* Found again: fresh mailboxes, no claim, working */
 	ASSERT_EQ(0, sim_knob(fn, 1, "ready_never", "off"));
 	ASSERT_EQ(0, sim_rescan());
 	ASSERT_EQ(0, sim_wait_path(path, 1, SIM_BUDGET_MS));
-	EXPECT_EQ(0, sim_doe_attr(fn, 1, "claims"));
+	for (mb = 0; mb < 2; mb++) {
+		sim_doe_dir(fn, mb, dir, sizeof(dir));
+		ASSERT_EQ(0, sim_wait_path(dir, 1, SIM_BUDGET_MS))
+			TH_LOG("no %s after the rescan", dir);
+	}
+	EXPECT_EQ(0, sim_doe_claims(fn, 1));
 	/* Not claimed any more: root may write it (but for the locked policy) */
 	EXPECT_EQ(strcmp(sim_policy(), "locked") ? 0 : -EPERM,
 		  sim_cfg_write(fn, SIM_MB_OFFSET(1) + SIM_DOE_WRITE, &zero,

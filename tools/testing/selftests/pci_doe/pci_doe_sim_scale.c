@@ -5,16 +5,16 @@
  *
  * The simulator (lib/pci_doe_sim.c) creates 64 functions on 8 devices of
  * its bus.  Each must be enumerated (lspci), have both mailboxes discovered
- * (the library's "DOE mailbox 0x...: protocols" log line and its sysfs
- * doe/<offset>/ directories), and answer exchanges from the DOE test module
- * (lib/test_pci_doe.c) on all 128 mailboxes at once: with a 20 ms response
- * latency, every one of the 512 exchanges must complete, and at least 16
- * mailboxes must have been processing at the same time (the simulator
- * counts them): the library runs mailboxes in parallel.  The time taken is
- * printed, against the 10 s that 512 exchanges would take one after the
- * other, but not asserted: that is a benchmark, which "make bench"
- * measures (throughput with 1-8 busy mailboxes, on a kernel without
- * debugging).
+ * (the library's "DOE mailbox 0x...: protocols" log line and its class
+ * devices /sys/class/pci_doe/<BDF>-doe<offset>/), and answer exchanges
+ * from the DOE test module (lib/test_pci_doe.c) on all 128 mailboxes at
+ * once: with a 20 ms response latency, every one of the 512 exchanges
+ * must complete, and at least 16 mailboxes must have been processing at
+ * the same time (the simulator counts them): the library runs mailboxes in
+ * parallel.  The time taken is printed, against the 10 s that 512
+ * exchanges would take one after the other, but not asserted: that is a
+ * benchmark, which "make bench" measures (throughput with 1-8 busy
+ * mailboxes, on a kernel without debugging).
  *
  * Runs on the first boot of "make check" only (direct topology, default
  * policy), to keep the suite's time down; PCI_DOE_SIM_SCALE=1 in the
@@ -161,10 +161,11 @@ TEST_F_TIMEOUT(scale, functions_64, 280)
 			       seen[i]);
 		}
 		for (mb = 0; mb < NR_MB; mb++) {
-			snprintf(path, sizeof(path),
-				 PCI_DEVICES "/%s/doe/%x/protocols",
-				 self->fn[i].bdf, SIM_MB_OFFSET(mb));
-			EXPECT_TRUE(sim_exists(path));
+			char dir[128];
+
+			sim_doe_dir(&self->fn[i], mb, dir, sizeof(dir));
+			snprintf(path, sizeof(path), "%s/protocols", dir);
+			EXPECT_TRUE(sim_exists(path)) TH_LOG("no %s", path);
 		}
 	}
 

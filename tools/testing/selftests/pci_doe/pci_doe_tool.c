@@ -8,6 +8,12 @@
  *   pci_doe_tool discover [BDF]        Discovery on every mailbox (writes!)
  *   pci_doe_tool cdat BDF              read the CDAT through CXL Table Access
  *                                      and write it to stdout (writes!)
+ *
+ * discover and cdat take each mailbox from the kernel while they use it,
+ * through its char device /dev/pci_doe/<BDF>-doe<offset> (PCI_DOE_IOC_TAKE),
+ * where the kernel has one: its config writes are then admitted under
+ * every pci_doe.policy, and the kernel aborts the mailbox before its next
+ * exchange.
  */
 #include <dirent.h>
 #include <errno.h>
