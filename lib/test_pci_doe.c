@@ -72,6 +72,10 @@
  * @request_sz: size of @request in bytes
  * @response_sz: size of the response buffer in bytes
  * @owner: name of the claims taken and released
+ * @reserve: trigger_claim also reserves @reserve_vendor:@reserve_type for
+ *	the kernel (pci_doe_claim_reserve()); option "reserve=vvvv:tt" only
+ * @reserve_vendor: Vendor ID of the protocol to reserve
+ * @reserve_type: Data Object Type of the protocol to reserve
  *
  * The configured target lives in test_doe_config; each action works on a
  * private copy (test_doe_target_copy()), so that several processes can run
@@ -86,6 +90,9 @@ struct test_doe_target {
 	size_t request_sz;
 	size_t response_sz;
 	char owner[TEST_DOE_NAME_LEN];
+	bool reserve;
+	u16 reserve_vendor;
+	u8 reserve_type;
 };
 
 /**
@@ -269,7 +276,8 @@ static int test_doe_parse_hex(const char *s, u8 **out, size_t *len)
 /*
  * One "key=value" option of a trigger, overriding the copied configuration
  * for this action only: device, offset, protocol, request, response_size,
- * owner.  Option names match the config_* files without their prefix.
+ * owner.  Option names match the config_* files without their prefix;
+ * "reserve=vvvv:tt" (trigger_claim) has no config_* file.
  */
 static int test_doe_parse_option(struct test_doe_target *t, char *opt)
 {
@@ -291,6 +299,11 @@ static int test_doe_parse_option(struct test_doe_target *t, char *opt)
 		return kstrtou16(val, 0, &t->offset);
 	if (!strcmp(opt, "protocol"))
 		return test_doe_parse_protocol(val, &t->vendor, &t->type);
+	if (!strcmp(opt, "reserve")) {
+		t->reserve = true;
+		return test_doe_parse_protocol(val, &t->reserve_vendor,
+					       &t->reserve_type);
+	}
 	if (!strcmp(opt, "response_size")) {
 		rc = kstrtoul(val, 0, &size);
 		if (rc)
@@ -413,6 +426,15 @@ static int test_doe_claim(struct test_doe_target *t)
 		rc = PTR_ERR(c->claim);
 		kfree(c);
 		return rc;
+	}
+	if (t->reserve) {
+		rc = pci_doe_claim_reserve(c->claim, t->reserve_vendor,
+					   t->reserve_type);
+		if (rc) {
+			pci_doe_release(c->claim);
+			kfree(c);
+			return rc;
+		}
 	}
 
 	mutex_lock(&test_doe_mutex);

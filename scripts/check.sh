@@ -29,13 +29,17 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 # The boots: name, topology, KUnit (0/1), kernel parameters.
+# direct and relaxed keep the default pci_doe.user_protocols= (the
+# simulator's test protocols 7e57:01/02 are refused to userspace), switch and
+# locked accept them (under locked, a mailbox carrying a refused protocol
+# cannot be taken, and the simulator suites take theirs).
 BOOTS=(
 	"direct direct 1"
-	"switch switch 0"
+	"switch switch 0 pci_doe.user_protocols=default,7e57:01,7e57:02"
 	# The userspace write policies other than the default (strict): the
 	# selftests that need strict skip, pci_doe_policy checks the one booted.
 	"relaxed direct 0 pci_doe.policy=relaxed"
-	"locked direct 0 pci_doe.policy=locked"
+	"locked direct 0 pci_doe.policy=locked pci_doe.user_protocols=default,7e57:01,7e57:02"
 )
 MANIFEST_FILE=$HARNESS_ROOT/scripts/check.manifest
 # Must be in the manifest whatever a regenerated one says

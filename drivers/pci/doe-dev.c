@@ -18,6 +18,7 @@
  * file may outlive the function: it then gets -ENODEV.
  */
 
+#include <linux/bitfield.h>
 #include <linux/bits.h>
 #include <linux/capability.h>
 #include <linux/cdev.h>
@@ -26,8 +27,10 @@
 #include <linux/idr.h>
 #include <linux/init.h>
 #include <linux/kobject.h>
+#include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/pci-doe.h>
+#include <linux/poll.h>
 #include <linux/security.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -146,6 +149,33 @@ static ssize_t holder_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(holder);
 
+static const char * const doe_user_prot_names[] = {
+	[DOE_PROT_ALLOWED] = "allowed",
+	[DOE_PROT_REFUSED] = "refused",
+	[DOE_PROT_RESERVED] = "reserved",
+};
+
+/* "vvvv:tt allowed|refused|reserved" per protocol, for the reader */
+static ssize_t user_protocols_show(struct device *dev,
+				   struct device_attribute *attr, char *buf)
+{
+	bool locked_down = security_locked_down(LOCKDOWN_PCI_ACCESS);
+	struct pci_doe_mb *mb = to_doe_mb(dev);
+	enum doe_user_prot v;
+	unsigned int i;
+	int len = 0;
+
+	for (i = 0; i < mb->nr_prots; i++) {
+		v = pci_doe_user_protocol(mb, mb->prots[i].vendor,
+					  mb->prots[i].type, locked_down);
+		len += sysfs_emit_at(buf, len, "%04x:%02x %s\n",
+				     mb->prots[i].vendor, mb->prots[i].type,
+				     doe_user_prot_names[v]);
+	}
+	return len;
+}
+static DEVICE_ATTR_RO(user_protocols);
+
 static struct attribute *doe_dev_attrs[] = {
 	&dev_attr_offset.attr,
 	&dev_attr_version.attr,
@@ -153,6 +183,7 @@ static struct attribute *doe_dev_attrs[] = {
 	&dev_attr_owners.attr,
 	&dev_attr_in_flight.attr,
 	&dev_attr_holder.attr,
+	&dev_attr_user_protocols.attr,
 	NULL
 };
 
@@ -187,6 +218,7 @@ DOE_STAT_ATTR(timeouts, stats.timeouts);
 DOE_STAT_ATTR(aborts, stats.aborts);
 DOE_STAT_ATTR(denied_writes, owner.denied_writes);
 DOE_STAT_ATTR(overridden_writes, owner.overridden_writes);
+DOE_STAT_ATTR(user_exchanges, face.user_exchanges);
 
 static struct attribute *doe_stat_attrs[] = {
 	&doe_stat_exchanges.attr.attr,
@@ -195,6 +227,7 @@ static struct attribute *doe_stat_attrs[] = {
 	&doe_stat_aborts.attr.attr,
 	&doe_stat_denied_writes.attr.attr,
 	&doe_stat_overridden_writes.attr.attr,
+	&doe_stat_user_exchanges.attr.attr,
 	NULL
 };
 
@@ -211,6 +244,51 @@ static const struct attribute_group *doe_dev_groups[] = {
 
 /* ---- The char device ---- */
 
+/* Requests one open file may have queued, running or not yet read */
+#define DOE_FILE_MAX_PENDING	4
+/* Userspace requests queued or running on one mailbox, see pci_doe_face */
+#define DOE_MB_MAX_USER		8
+
+/**
+ * struct doe_file - an open file of a mailbox's char device
+ * @mb: the mailbox; the file holds its device, and with it the function
+ * @lock: protects @reqs, @nr_reqs and doe_req.done
+ * @reqs: this file's requests, oldest first, until read (struct doe_req)
+ * @nr_reqs: entries of @reqs, at most DOE_FILE_MAX_PENDING
+ * @wq: woken when a request of this file completes
+ * @read_lock: serialises readers, so that the oldest request stays theirs
+ *	while they copy it out
+ * @max_response: largest response object accepted, bytes, header included;
+ *	read by write(), set by PCI_DOE_IOC_MAX_RESPONSE
+ */
+struct doe_file {
+	struct pci_doe_mb *mb;
+	spinlock_t lock;		/* see above */
+	struct list_head reqs;
+	unsigned int nr_reqs;
+	wait_queue_head_t wq;
+	struct mutex read_lock;		/* see above */
+	u32 max_response;
+};
+
+/**
+ * struct doe_req - a userspace request, from write() until read()
+ * @task: the exchange, submitted to the library
+ * @df: the file that wrote it
+ * @node: entry in doe_file.reqs
+ * @done: the exchange has ended and its callback returned what it needs;
+ *	under doe_file.lock
+ * @cap: the response payload userspace accepts, bytes; @task's response
+ *	buffer has one more dword, so that a longer response shows
+ */
+struct doe_req {
+	struct pci_doe_task task;
+	struct doe_file *df;
+	struct list_head node;
+	bool done;
+	size_t cap;
+};
+
 static bool doe_face_gone(struct pci_doe_mb *mb)
 {
 	unsigned long flags;
@@ -222,21 +300,347 @@ static bool doe_face_gone(struct pci_doe_mb *mb)
 	return gone;
 }
 
+static void doe_req_free(struct doe_req *r)
+{
+	kvfree(r->task.request);
+	kvfree(r->task.response);
+	kfree(r);
+}
+
+/* Completion callback of a userspace request, see pci_doe_submit() */
+static void doe_req_done(struct pci_doe_task *task)
+{
+	struct doe_req *r = container_of(task, struct doe_req, task);
+	struct doe_file *df = r->df;
+	struct pci_doe_mb *mb = df->mb;
+	unsigned long flags;
+
+	if (task->rv != -ECANCELED)
+		atomic_long_inc(&mb->face.user_exchanges);
+	atomic_dec(&mb->face.user_tasks);
+	wake_up(&mb->face.user_wq);
+
+	spin_lock_irqsave(&df->lock, flags);
+	r->done = true;
+	spin_unlock_irqrestore(&df->lock, flags);
+	/* The file waits for this callback to return before it goes away */
+	wake_up_interruptible_poll(&df->wq, EPOLLIN | EPOLLRDNORM);
+}
+
+/* Take a slot of the mailbox's userspace requests, if one is free */
+static bool doe_user_slot(struct pci_doe_mb *mb)
+{
+	return atomic_add_unless(&mb->face.user_tasks, 1, DOE_MB_MAX_USER);
+}
+
+/*
+ * Check a request object's header against the write and the mailbox:
+ * @hdr holds its first two dwords, @count the bytes written.
+ */
+static int doe_check_request(struct doe_file *df, const __le32 *hdr,
+			     size_t count, u16 *vendor, u8 *type)
+{
+	struct pci_doe_mb *mb = df->mb;
+	u32 dw0 = le32_to_cpu(hdr[0]), dw1 = le32_to_cpu(hdr[1]);
+	u32 length = FIELD_GET(PCI_DOE_DATA_OBJECT_HEADER_2_LENGTH, dw1);
+
+	if (!length)
+		length = PCI_DOE_MAX_OBJECT_DW;
+	*vendor = FIELD_GET(PCI_DOE_DATA_OBJECT_HEADER_1_VID, dw0);
+	*type = FIELD_GET(PCI_DOE_DATA_OBJECT_HEADER_1_TYPE, dw0);
+
+	if ((size_t)length * sizeof(u32) != count) {
+		doe_dbg(mb, "%s[%d] wrote %zu bytes of a %u-dword object\n",
+			current->comm, task_tgid_nr(current), count, length);
+		return -EINVAL;
+	}
+	if (!pci_doe_supports_prot(mb, *vendor, *type)) {
+		doe_dbg(mb, "%s[%d]: protocol %04x:%02x not supported\n",
+			current->comm, task_tgid_nr(current), *vendor, *type);
+		return -EINVAL;
+	}
+	switch (pci_doe_user_protocol(mb, *vendor, *type,
+				      security_locked_down(LOCKDOWN_PCI_ACCESS))) {
+	case DOE_PROT_REFUSED:
+		doe_err_ratelimited(mb, "%s[%d]: protocol %04x:%02x is not for userspace\n",
+				    current->comm, task_tgid_nr(current),
+				    *vendor, *type);
+		return -EPERM;
+	case DOE_PROT_RESERVED:
+		doe_dbg(mb, "%s[%d]: protocol %04x:%02x is reserved by the kernel\n",
+			current->comm, task_tgid_nr(current), *vendor, *type);
+		return -EBUSY;
+	default:
+		return 0;
+	}
+}
+
+static struct doe_req *doe_req_alloc(struct doe_file *df,
+				     const char __user *ubuf, size_t count,
+				     u16 vendor, u8 type)
+{
+	struct doe_req *r;
+
+	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	if (!r)
+		return ERR_PTR(-ENOMEM);
+	r->df = df;
+	r->cap = READ_ONCE(df->max_response) - 2 * sizeof(u32);
+	r->task.vendor = vendor;
+	r->task.type = type;
+	r->task.request_sz = count - 2 * sizeof(u32);
+	r->task.response_sz = r->cap + sizeof(u32);
+	r->task.complete = doe_req_done;
+	r->task.response = kvmalloc(r->task.response_sz, GFP_KERNEL);
+	if (r->task.request_sz)
+		r->task.request = vmemdup_user(ubuf + 2 * sizeof(u32),
+					       r->task.request_sz);
+	if (IS_ERR(r->task.request)) {
+		int rc = PTR_ERR(r->task.request);
+
+		r->task.request = NULL;
+		doe_req_free(r);
+		return ERR_PTR(rc);
+	}
+	if (!r->task.response) {
+		doe_req_free(r);
+		return ERR_PTR(-ENOMEM);
+	}
+	return r;
+}
+
+static ssize_t doe_write(struct file *file, const char __user *ubuf,
+			 size_t count, loff_t *ppos)
+{
+	struct doe_file *df = file->private_data;
+	struct pci_doe_mb *mb = df->mb;
+	__le32 hdr[2];
+	struct doe_req *r;
+	u16 vendor;
+	u8 type;
+	int rc;
+
+	if (doe_face_gone(mb))
+		return -ENODEV;
+	if (count > DOE_MAX_OBJECT_BYTES)
+		return -E2BIG;
+	if (count < sizeof(hdr) || count % sizeof(u32))
+		return -EINVAL;
+	if (copy_from_user(hdr, ubuf, sizeof(hdr)))
+		return -EFAULT;
+	rc = doe_check_request(df, hdr, count, &vendor, &type);
+	if (rc)
+		return rc;
+
+	/* This file's share: its responses must be read before it asks more */
+	spin_lock_irq(&df->lock);
+	if (df->nr_reqs < DOE_FILE_MAX_PENDING)
+		df->nr_reqs++;
+	else
+		rc = -EBUSY;
+	spin_unlock_irq(&df->lock);
+	if (rc)
+		return rc;
+
+	/* The mailbox's share: bounded ahead of any kernel request */
+	while (!doe_user_slot(mb)) {
+		if (file->f_flags & O_NONBLOCK) {
+			rc = -EAGAIN;
+			goto put_file;
+		}
+		rc = wait_event_interruptible(mb->face.user_wq,
+					      atomic_read(&mb->face.user_tasks) <
+					      DOE_MB_MAX_USER ||
+					      doe_face_gone(mb));
+		if (!rc && doe_face_gone(mb))
+			rc = -ENODEV;
+		if (rc)
+			goto put_file;
+	}
+
+	r = doe_req_alloc(df, ubuf, count, vendor, type);
+	if (IS_ERR(r)) {
+		rc = PTR_ERR(r);
+		goto put_slot;
+	}
+	spin_lock_irq(&df->lock);
+	list_add_tail(&r->node, &df->reqs);
+	spin_unlock_irq(&df->lock);
+
+	rc = pci_doe_submit(mb, &r->task);
+	if (rc) {
+		spin_lock_irq(&df->lock);
+		list_del(&r->node);
+		spin_unlock_irq(&df->lock);
+		doe_req_free(r);
+		goto put_slot;
+	}
+	return count;
+
+put_slot:
+	atomic_dec(&mb->face.user_tasks);
+	wake_up(&mb->face.user_wq);
+put_file:
+	spin_lock_irq(&df->lock);
+	df->nr_reqs--;
+	spin_unlock_irq(&df->lock);
+	return rc;
+}
+
+/*
+ * The response object of the oldest request: header rebuilt from the
+ * request's protocol and the length stored, then the payload.
+ */
+static ssize_t doe_copy_response(struct doe_req *r, char __user *ubuf,
+				 size_t count)
+{
+	size_t payload = r->task.rv, size = payload + 2 * sizeof(u32);
+	u32 length = size / sizeof(u32);
+	__le32 hdr[2];
+
+	if (count < size)
+		return -EMSGSIZE;
+	hdr[0] = cpu_to_le32(FIELD_PREP(PCI_DOE_DATA_OBJECT_HEADER_1_VID,
+					r->task.vendor) |
+			     FIELD_PREP(PCI_DOE_DATA_OBJECT_HEADER_1_TYPE,
+					r->task.type));
+	/* 2^18 dwords is written as 0 */
+	hdr[1] = cpu_to_le32(FIELD_PREP(PCI_DOE_DATA_OBJECT_HEADER_2_LENGTH,
+					length == PCI_DOE_MAX_OBJECT_DW ? 0 :
+					length));
+	if (copy_to_user(ubuf, hdr, sizeof(hdr)) ||
+	    copy_to_user(ubuf + sizeof(hdr), r->task.response, payload))
+		return -EFAULT;
+	return size;
+}
+
+static bool doe_oldest_done(struct doe_file *df)
+{
+	struct doe_req *r;
+	bool done;
+
+	spin_lock_irq(&df->lock);
+	r = list_first_entry_or_null(&df->reqs, struct doe_req, node);
+	done = r && r->done;
+	spin_unlock_irq(&df->lock);
+	return done;
+}
+
+static ssize_t doe_read(struct file *file, char __user *ubuf, size_t count,
+			loff_t *ppos)
+{
+	struct doe_file *df = file->private_data;
+	struct doe_req *r;
+	ssize_t rc;
+
+	if (mutex_lock_interruptible(&df->read_lock))
+		return -ERESTARTSYS;
+
+	spin_lock_irq(&df->lock);
+	r = list_first_entry_or_null(&df->reqs, struct doe_req, node);
+	spin_unlock_irq(&df->lock);
+	/* Nothing asked, nothing to read */
+	rc = 0;
+	if (!r)
+		goto out;
+
+	if (!doe_oldest_done(df)) {
+		rc = -EAGAIN;
+		if (file->f_flags & O_NONBLOCK)
+			goto out;
+		rc = wait_event_interruptible(df->wq, doe_oldest_done(df));
+		if (rc)
+			goto out;
+	}
+
+	if (r->task.rv < 0)
+		rc = r->task.rv;
+	else if (r->task.rv > r->cap)
+		rc = -E2BIG;
+	else
+		rc = doe_copy_response(r, ubuf, count);
+	/* A buffer too small or a fault keeps the response for another read */
+	if (rc == -EMSGSIZE || rc == -EFAULT)
+		goto out;
+
+	spin_lock_irq(&df->lock);
+	list_del(&r->node);
+	df->nr_reqs--;
+	spin_unlock_irq(&df->lock);
+	/* done: its callback returned, see doe_release() for why it matters */
+	pci_doe_wait(&r->task);
+	doe_req_free(r);
+out:
+	mutex_unlock(&df->read_lock);
+	return rc;
+}
+
+static __poll_t doe_poll(struct file *file, poll_table *wait)
+{
+	struct doe_file *df = file->private_data;
+	struct pci_doe_mb *mb = df->mb;
+	struct doe_req *r;
+	__poll_t mask = 0;
+	bool gone;
+
+	poll_wait(file, &df->wq, wait);
+	poll_wait(file, &mb->face.user_wq, wait);
+
+	gone = doe_face_gone(mb);
+	spin_lock_irq(&df->lock);
+	r = list_first_entry_or_null(&df->reqs, struct doe_req, node);
+	if (r && r->done)
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (!gone && df->nr_reqs < DOE_FILE_MAX_PENDING &&
+	    atomic_read(&mb->face.user_tasks) < DOE_MB_MAX_USER)
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	spin_unlock_irq(&df->lock);
+	if (gone)
+		mask |= EPOLLERR | EPOLLHUP;
+	return mask;
+}
+
 static int doe_open(struct inode *inode, struct file *file)
 {
 	struct pci_doe_mb *mb = container_of(inode->i_cdev, struct pci_doe_mb,
 					     face.cdev);
+	struct doe_file *df;
 
 	if (doe_face_gone(mb))
 		return -ENODEV;
-	file->private_data = mb;
-	return nonseekable_open(inode, file);
+	df = kzalloc(sizeof(*df), GFP_KERNEL);
+	if (!df)
+		return -ENOMEM;
+	df->mb = mb;
+	spin_lock_init(&df->lock);
+	INIT_LIST_HEAD(&df->reqs);
+	init_waitqueue_head(&df->wq);
+	mutex_init(&df->read_lock);
+	df->max_response = PCI_DOE_DEFAULT_MAX_RESPONSE;
+	file->private_data = df;
+	return stream_open(inode, file);
 }
 
+/*
+ * Cancel what the file queued and wait for what runs: a callback may still
+ * be running after it marked its request done, so every request is waited
+ * for, not only those that were not done, before it is freed.
+ */
 static int doe_release(struct inode *inode, struct file *file)
 {
+	struct doe_file *df = file->private_data;
+	struct doe_req *r, *tmp;
+
+	list_for_each_entry_safe(r, tmp, &df->reqs, node) {
+		if (pci_doe_cancel(&r->task))
+			pci_doe_wait(&r->task);
+		list_del(&r->node);
+		doe_req_free(r);
+	}
 	/* Quietly nothing unless @file took the mailbox */
-	pci_doe_give(file->private_data, file);
+	pci_doe_give(df->mb, file);
+	mutex_destroy(&df->read_lock);
+	kfree(df);
 	return 0;
 }
 
@@ -244,6 +648,7 @@ static long doe_ioctl_info(struct pci_doe_mb *mb, struct file *file,
 			   struct pci_doe_info __user *uinfo)
 {
 	const size_t minsz = offsetof(struct pci_doe_info, protocols);
+	bool locked_down = security_locked_down(LOCKDOWN_PCI_ACCESS);
 	struct pci_doe_info *info __free(kfree) = NULL;
 	size_t need = struct_size(info, protocols, mb->nr_prots), n;
 	unsigned long flags;
@@ -264,8 +669,21 @@ static long doe_ioctl_info(struct pci_doe_mb *mb, struct file *file,
 	info->max_object_size = DOE_MAX_OBJECT_BYTES;
 	info->nr_protocols = mb->nr_prots;
 	for (i = 0; i < mb->nr_prots; i++) {
-		info->protocols[i].vendor = mb->prots[i].vendor;
-		info->protocols[i].type = mb->prots[i].type;
+		struct pci_doe_protocol_id *p = &info->protocols[i];
+
+		p->vendor = mb->prots[i].vendor;
+		p->type = mb->prots[i].type;
+		switch (pci_doe_user_protocol(mb, p->vendor, p->type,
+					      locked_down)) {
+		case DOE_PROT_REFUSED:
+			p->flags = PCI_DOE_PROT_REFUSED;
+			break;
+		case DOE_PROT_RESERVED:
+			p->flags = PCI_DOE_PROT_RESERVED;
+			break;
+		default:
+			break;
+		}
 	}
 	if (mb->caps & PCI_DOE_CAP_INT_SUP)
 		info->flags |= PCI_DOE_INFO_INTERRUPT;
@@ -288,7 +706,9 @@ static long doe_ioctl_info(struct pci_doe_mb *mb, struct file *file,
 
 static long doe_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
-	struct pci_doe_mb *mb = file->private_data;
+	struct doe_file *df = file->private_data;
+	struct pci_doe_mb *mb = df->mb;
+	u32 max;
 	int rc;
 
 	if (doe_face_gone(mb))
@@ -313,6 +733,14 @@ static long doe_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		if (arg)
 			return -EINVAL;
 		return pci_doe_give(mb, file);
+	case PCI_DOE_IOC_MAX_RESPONSE:
+		if (get_user(max, (u32 __user *)arg))
+			return -EFAULT;
+		if (max < 2 * sizeof(u32) || max > DOE_MAX_OBJECT_BYTES ||
+		    max % sizeof(u32))
+			return -EINVAL;
+		WRITE_ONCE(df->max_response, max);
+		return 0;
 	default:
 		return -ENOTTY;
 	}
@@ -322,6 +750,9 @@ static const struct file_operations doe_fops = {
 	.owner = THIS_MODULE,
 	.open = doe_open,
 	.release = doe_release,
+	.read = doe_read,
+	.write = doe_write,
+	.poll = doe_poll,
 	.unlocked_ioctl = doe_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };
@@ -365,6 +796,7 @@ static void doe_face_add(struct pci_doe_mb *mb)
 	if (rc)
 		goto err;
 
+	init_waitqueue_head(&mb->face.user_wq);
 	cdev_init(&mb->face.cdev, &doe_fops);
 	mb->face.cdev.owner = THIS_MODULE;
 	rc = cdev_device_add(&mb->face.cdev, dev);
@@ -388,6 +820,8 @@ static void doe_face_del(struct pci_doe_mb *mb)
 	spin_lock_irq(&mb->lock);
 	mb->face.gone = true;
 	spin_unlock_irq(&mb->lock);
+	/* Writers waiting for a slot get -ENODEV */
+	wake_up_all(&mb->face.user_wq);
 	cdev_device_del(&mb->face.cdev, &mb->face.dev);
 	mb->face.added = false;
 	/* Open files keep the device, and with it @mb, until they close */

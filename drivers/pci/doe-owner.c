@@ -80,16 +80,131 @@ static const struct kernel_param_ops doe_policy_ops = {
 /* Boot time only: "pci_doe.policy=relaxed|strict|locked" */
 module_param_cb(policy, &doe_policy_ops, &doe_policy, 0444);
 MODULE_PARM_DESC(policy, "Root config writes to DOE mailboxes: relaxed, strict or locked");
+
+/*
+ * The protocols userspace may exchange through a mailbox's char device,
+ * "pci_doe.user_protocols=": a comma separated list of "vvvv:tt", "default"
+ * (the protocols below) and "all".  Boot time only, so that a production
+ * kernel keeps CXL Compliance (1e98:00), which can put a device in test
+ * modes, and protocols it does not know away from userspace.
+ */
+#define DOE_USER_PROTS_MAX	32
+static const struct pci_doe_protocol doe_user_default[] = {
+	{ PCI_VENDOR_ID_PCI_SIG, DOE_PROT_DISCOVERY },
+	{ PCI_VENDOR_ID_PCI_SIG, 0x01 },	/* CMA-SPDM */
+	{ PCI_VENDOR_ID_PCI_SIG, 0x02 },	/* Secured CMA-SPDM */
+	{ PCI_VENDOR_ID_CXL, 0x02 },		/* CXL Table Access (CDAT) */
+};
+
+/* The protocols that only read: allowed under LOCKDOWN_PCI_ACCESS */
+static const struct pci_doe_protocol doe_user_read_only[] = {
+	{ PCI_VENDOR_ID_PCI_SIG, DOE_PROT_DISCOVERY },
+	{ PCI_VENDOR_ID_CXL, 0x02 },
+};
+
+/* Set once while the command line is parsed, read-only afterwards */
+static struct {
+	bool all;
+	bool dflt;
+	unsigned int nr;
+	struct pci_doe_protocol prots[DOE_USER_PROTS_MAX];
+	char text[DOE_USER_PROTS_MAX * 8 + 16];
+} doe_user_prots = {
+	.dflt = true,
+	.text = "default",
+};
+
+static bool doe_prot_in(const struct pci_doe_protocol *list, unsigned int nr,
+			u16 vendor, u8 type)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		if (list[i].vendor == vendor && list[i].type == type)
+			return true;
+	return false;
+}
+
+static int doe_user_prots_add(u16 vendor, u8 type)
+{
+	if (doe_prot_in(doe_user_prots.prots, doe_user_prots.nr, vendor, type))
+		return 0;
+	if (doe_user_prots.nr == DOE_USER_PROTS_MAX)
+		return -ENOSPC;
+	doe_user_prots.prots[doe_user_prots.nr].vendor = vendor;
+	doe_user_prots.prots[doe_user_prots.nr++].type = type;
+	return 0;
+}
+
+static int doe_user_prots_set(const char *val, const struct kernel_param *kp)
+{
+	char *buf __free(kfree) = kstrdup(val, GFP_KERNEL);
+	char *p = buf, *word;
+	unsigned int vendor, type;
+	int rc = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	doe_user_prots.all = false;
+	doe_user_prots.dflt = false;
+	doe_user_prots.nr = 0;
+	while (!rc && (word = strsep(&p, ","))) {
+		word = strim(word);
+		if (!*word || !strcmp(word, "none"))
+			continue;
+		if (!strcmp(word, "all"))
+			doe_user_prots.all = true;
+		else if (!strcmp(word, "default"))
+			doe_user_prots.dflt = true;
+		else if (strlen(word) == 7 && word[4] == ':' &&
+			 sscanf(word, "%4x:%2x", &vendor, &type) == 2)
+			rc = doe_user_prots_add(vendor, type);
+		else
+			rc = -EINVAL;
+	}
+	if (rc) {
+		pr_err("pci_doe: bad user_protocols=%s: %d, allowing none\n", val,
+		       rc);
+		doe_user_prots.all = false;
+		doe_user_prots.dflt = false;
+		doe_user_prots.nr = 0;
+	}
+	strscpy(doe_user_prots.text, rc ? "none" : val);
+	return rc;
+}
+
+static int doe_user_prots_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n", doe_user_prots.text);
+}
+
+static const struct kernel_param_ops doe_user_prots_ops = {
+	.set = doe_user_prots_set,
+	.get = doe_user_prots_get,
+};
+
+/* Boot time only: "pci_doe.user_protocols=default,1e98:00" */
+module_param_cb(user_protocols, &doe_user_prots_ops, NULL, 0444);
+MODULE_PARM_DESC(user_protocols,
+		 "Protocols userspace may exchange through mailbox char devices: default, all or vvvv:tt, comma separated");
+
+/* Protocols one claim may reserve, see pci_doe_claim_reserve() */
+#define DOE_CLAIM_RESERVE_MAX	4
+
 /**
  * struct pci_doe_claim - a kernel claim on a mailbox, see pci_doe_claim()
  * @mb: the mailbox; the claim holds a reference on its PCI function, which
  *	keeps the mailbox allocated, so that releasing after removal is safe
  * @node: entry in pci_doe_mb.claims, under pci_doe_mb.lock
+ * @nr_reserved: entries of @reserved; under pci_doe_mb.lock
+ * @reserved: protocols kept from userspace while the claim is held
  * @owner: name shown to root
  */
 struct pci_doe_claim {
 	struct pci_doe_mb *mb;
 	struct list_head node;
+	unsigned int nr_reserved;
+	struct pci_doe_protocol reserved[DOE_CLAIM_RESERVE_MAX];
 	char owner[];
 };
 
@@ -264,6 +379,109 @@ struct pci_doe_claim *devm_pci_doe_claim(struct device *dev,
 	return claim;
 }
 EXPORT_SYMBOL_GPL(devm_pci_doe_claim);
+
+/**
+ * pci_doe_claim_reserve() - Keep a protocol of a claimed mailbox from userspace
+ * @claim: a claim from pci_doe_claim()
+ * @vendor: Vendor ID of the protocol
+ * @type: Data Object Type of the protocol
+ *
+ * While @claim is held, userspace exchanges of this protocol through the
+ * mailbox's char device fail with EBUSY, for instance while the kernel
+ * holds an SPDM session over it; the mailbox's other protocols stay
+ * available to userspace.  Released with the claim.  Reserving a protocol
+ * twice is allowed.
+ *
+ * Context: Any context.
+ * Return: 0; -EINVAL if the mailbox does not carry the protocol or it is
+ * DOE Discovery, -ENOSPC if the claim already reserves
+ * DOE_CLAIM_RESERVE_MAX protocols.
+ */
+int pci_doe_claim_reserve(struct pci_doe_claim *claim, u16 vendor, u8 type)
+{
+	struct pci_doe_mb *mb = claim->mb;
+	unsigned long flags;
+	int rc = 0;
+
+	if ((vendor == PCI_VENDOR_ID_PCI_SIG && type == DOE_PROT_DISCOVERY) ||
+	    !pci_doe_supports_prot(mb, vendor, type))
+		return -EINVAL;
+
+	spin_lock_irqsave(&mb->lock, flags);
+	if (doe_prot_in(claim->reserved, claim->nr_reserved, vendor, type)) {
+		/* nothing to do */
+	} else if (claim->nr_reserved == DOE_CLAIM_RESERVE_MAX) {
+		rc = -ENOSPC;
+	} else {
+		claim->reserved[claim->nr_reserved].vendor = vendor;
+		claim->reserved[claim->nr_reserved++].type = type;
+	}
+	spin_unlock_irqrestore(&mb->lock, flags);
+	return rc;
+}
+EXPORT_SYMBOL_GPL(pci_doe_claim_reserve);
+
+/* ---- What userspace may exchange ---- */
+
+static bool doe_user_policy_allows(u16 vendor, u8 type)
+{
+	return doe_user_prots.all ||
+	       (doe_user_prots.dflt &&
+		doe_prot_in(doe_user_default, ARRAY_SIZE(doe_user_default),
+			    vendor, type)) ||
+	       doe_prot_in(doe_user_prots.prots, doe_user_prots.nr, vendor,
+			   type);
+}
+
+/**
+ * pci_doe_user_protocol() - May userspace exchange a protocol on a mailbox?
+ * @mb: mailbox
+ * @vendor: Vendor ID of the protocol
+ * @type: Data Object Type of the protocol
+ * @locked_down: LOCKDOWN_PCI_ACCESS is in force
+ *
+ * "pci_doe.user_protocols=" says which protocols userspace may use; under
+ * lockdown only those that just read (Discovery, CDAT) stay available,
+ * since the others may change the device's state (SPDM sessions and
+ * certificates, compliance modes) where lockdown forbids userspace to.  A
+ * protocol a kernel claim reserves is the kernel's while the claim lasts.
+ *
+ * Context: Any context.
+ * Return: DOE_PROT_ALLOWED, DOE_PROT_REFUSED or DOE_PROT_RESERVED.
+ */
+enum doe_user_prot pci_doe_user_protocol(struct pci_doe_mb *mb, u16 vendor,
+					 u8 type, bool locked_down)
+{
+	enum doe_user_prot verdict = DOE_PROT_ALLOWED;
+	struct pci_doe_claim *c;
+	unsigned long flags;
+
+	if (!doe_user_policy_allows(vendor, type) ||
+	    (locked_down && !doe_prot_in(doe_user_read_only,
+					 ARRAY_SIZE(doe_user_read_only),
+					 vendor, type)))
+		return DOE_PROT_REFUSED;
+
+	spin_lock_irqsave(&mb->lock, flags);
+	list_for_each_entry(c, &mb->owner.claims, node)
+		if (doe_prot_in(c->reserved, c->nr_reserved, vendor, type))
+			verdict = DOE_PROT_RESERVED;
+	spin_unlock_irqrestore(&mb->lock, flags);
+	return verdict;
+}
+EXPORT_SYMBOL_IF_KUNIT(pci_doe_user_protocol);
+
+/* Does @mb carry a protocol "pci_doe.user_protocols=" keeps from userspace? */
+static bool doe_carries_refused(struct pci_doe_mb *mb)
+{
+	unsigned int i;
+
+	for (i = 0; i < mb->nr_prots; i++)
+		if (!doe_user_policy_allows(mb->prots[i].vendor,
+					    mb->prots[i].type))
+			return true;
+	return false;
+}
 
 /* ---- Root's config writes ---- */
 
@@ -499,7 +717,9 @@ EXPORT_SYMBOL_IF_KUNIT(pci_doe_user_check);
  *
  * Context: Process context.
  * Return: 0 if @file holds the mailbox; -EBUSY if the kernel owns it or
- * another file holds it, -ENODEV if the function is being removed.
+ * another file holds it, -EPERM under the locked policy if the mailbox
+ * carries a protocol that userspace may not exchange, -ENODEV if the
+ * function is being removed.
  */
 int pci_doe_take(struct pci_doe_mb *mb, const struct file *file)
 {
@@ -507,6 +727,16 @@ int pci_doe_take(struct pci_doe_mb *mb, const struct file *file)
 	char why[128] = "";
 	bool taken = false;
 	int rc = 0;
+
+	/*
+	 * Taking gives raw access to every protocol of the mailbox: under the
+	 * locked policy, not to one that userspace may not exchange
+	 */
+	if (doe_policy == DOE_POLICY_LOCKED && doe_carries_refused(mb)) {
+		doe_err_ratelimited(mb, "%s[%d] cannot take it: it carries a protocol pci_doe.user_protocols= refuses\n",
+				    current->comm, task_tgid_nr(current));
+		return -EPERM;
+	}
 
 	spin_lock_irqsave(&mb->lock, flags);
 	if (test_bit(DOE_MB_DEAD, &mb->flags)) {
@@ -637,6 +867,22 @@ const char *pci_doe_set_policy(const char *name)
 	return doe_policy_names[old];
 }
 EXPORT_SYMBOL_IF_KUNIT(pci_doe_set_policy);
+
+/**
+ * pci_doe_set_user_protocols() - Change "pci_doe.user_protocols=", for tests
+ * @list: the new value, as on the command line
+ * @old: filled in with the previous value, to restore it
+ * @len: size of @old
+ *
+ * Context: Process context; nothing else may depend on the value meanwhile.
+ * Return: 0, or the error parsing @list (userspace may then use nothing).
+ */
+int pci_doe_set_user_protocols(const char *list, char *old, size_t len)
+{
+	strscpy(old, doe_user_prots.text, len);
+	return doe_user_prots_set(list, NULL);
+}
+EXPORT_SYMBOL_IF_KUNIT(pci_doe_set_user_protocols);
 
 /**
  * pci_doe_overridden_writes() - Root writes the relaxed policy let through

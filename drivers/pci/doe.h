@@ -106,6 +106,11 @@ struct pci_doe_owner {
  *	added again; under pci_doe_mb.lock
  * @features: the function's doe_features/ directory, kept by its first
  *	mailbox; under the PCI core's sysfs hooks as @added
+ * @user_tasks: userspace requests queued or running on the mailbox, at
+ *	most DOE_MB_MAX_USER (doe-dev.c), so that no more than that many run
+ *	before a kernel request submitted after them
+ * @user_wq: woken when @user_tasks drops and when the device is deleted
+ * @user_exchanges: userspace exchanges completed
  */
 struct pci_doe_face {
 	struct device dev;
@@ -113,6 +118,9 @@ struct pci_doe_face {
 	bool added;
 	bool gone;
 	struct doe_features *features;
+	atomic_t user_tasks;
+	wait_queue_head_t user_wq;
+	atomic_long_t user_exchanges;
 };
 
 /*
@@ -267,6 +275,16 @@ static inline bool doe_owner_taken(const struct pci_doe_mb *mb)
 	return mb->owner.holder;
 }
 
+/* What userspace may do with a protocol of a mailbox (doe-owner.c) */
+enum doe_user_prot {
+	DOE_PROT_ALLOWED,
+	DOE_PROT_REFUSED,	/* pci_doe.user_protocols= or lockdown */
+	DOE_PROT_RESERVED,	/* a kernel claim keeps it */
+};
+
+enum doe_user_prot pci_doe_user_protocol(struct pci_doe_mb *mb, u16 vendor,
+					 u8 type, bool locked_down);
+
 /* doe-owner.c: root's takeover, used by the char device */
 int pci_doe_take(struct pci_doe_mb *mb, const struct file *file);
 int pci_doe_give(struct pci_doe_mb *mb, const struct file *file);
@@ -279,6 +297,7 @@ void pci_doe_set_timeout(struct pci_doe_mb *mb, u32 timeout_us);
 const char *pci_doe_set_policy(const char *name);
 unsigned int pci_doe_nr_protocols(const struct pci_doe_mb *mb);
 unsigned long pci_doe_overridden_writes(const struct pci_doe_mb *mb);
+int pci_doe_set_user_protocols(const char *list, char *old, size_t len);
 struct device *pci_doe_mailbox_dev(struct pci_doe_mb *mb);
 #endif
 

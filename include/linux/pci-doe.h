@@ -86,6 +86,7 @@ struct pci_doe_mb *pci_doe_claim_mailbox(const struct pci_doe_claim *claim);
 struct pci_doe_claim *devm_pci_doe_claim(struct device *dev,
 					 struct pci_doe_mb *mb,
 					 const char *owner);
+int pci_doe_claim_reserve(struct pci_doe_claim *claim, u16 vendor, u8 type);
 #else
 static inline struct pci_doe_mb *pci_find_doe_mailbox(struct pci_dev *pdev,
 						      u16 vendor, u8 type)
@@ -154,6 +155,12 @@ devm_pci_doe_claim(struct device *dev, struct pci_doe_mb *mb,
 		   const char *owner)
 {
 	return ERR_PTR(-ENODEV);
+}
+
+static inline int pci_doe_claim_reserve(struct pci_doe_claim *claim,
+					u16 vendor, u8 type)
+{
+	return -ENODEV;
 }
 #endif /* CONFIG_PCI_DOE */
 

@@ -1843,6 +1843,100 @@ static void doe_user_take(struct kunit *test)
 }
 
 /*
+ * What userspace may exchange through the char device: the boot policy,
+ * lockdown (read-only protocols only) and protocols a claim reserves; and
+ * under the locked policy, no takeover of a mailbox carrying a refused one.
+ */
+static void doe_user_protocols(struct kunit *test)
+{
+	struct fake_dev *fd;
+	struct pci_doe_mb *mb = setup_one(test, &fd);
+	struct pci_doe_claim *a, *b;
+	char old[256], orig[256];
+	const char *policy;
+	struct file *f;
+
+	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+
+	KUNIT_ASSERT_EQ(test, pci_doe_set_user_protocols("default", orig,
+							 sizeof(orig)), 0);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_protocol(mb, 0x0001, 0, false),
+			DOE_PROT_ALLOWED);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_protocol(mb, 0x1e98, 2, false),
+			DOE_PROT_ALLOWED);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_protocol(mb, 0x0001, 1, false),
+			DOE_PROT_ALLOWED);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_protocol(mb, 0x1e98, 0, false),
+			DOE_PROT_REFUSED);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_protocol(mb, TEST_VID, TEST_ECHO,
+						    false), DOE_PROT_REFUSED);
+	/* Lockdown leaves the protocols that only read */
+	KUNIT_EXPECT_EQ(test, pci_doe_user_protocol(mb, 0x0001, 0, true),
+			DOE_PROT_ALLOWED);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_protocol(mb, 0x1e98, 2, true),
+			DOE_PROT_ALLOWED);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_protocol(mb, 0x0001, 1, true),
+			DOE_PROT_REFUSED);
+
+	KUNIT_EXPECT_EQ(test, pci_doe_set_user_protocols("default, 7e57:01",
+							 old, sizeof(old)), 0);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_protocol(mb, TEST_VID, TEST_ECHO,
+						    false), DOE_PROT_ALLOWED);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_protocol(mb, TEST_VID, TEST_ECHO,
+						    true), DOE_PROT_REFUSED);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_protocol(mb, TEST_VID, TEST_SIZED,
+						    false), DOE_PROT_REFUSED);
+	KUNIT_EXPECT_EQ(test, pci_doe_set_user_protocols("7e57:02", old,
+							 sizeof(old)), 0);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_protocol(mb, 0x0001, 0, false),
+			DOE_PROT_REFUSED);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_protocol(mb, TEST_VID, TEST_SIZED,
+						    false), DOE_PROT_ALLOWED);
+	/* A bad list allows nothing rather than everything */
+	KUNIT_EXPECT_EQ(test, pci_doe_set_user_protocols("all,zz", old,
+							 sizeof(old)), -EINVAL);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_protocol(mb, TEST_VID, TEST_SIZED,
+						    false), DOE_PROT_REFUSED);
+	KUNIT_EXPECT_EQ(test, pci_doe_set_user_protocols("all", old,
+							 sizeof(old)), 0);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_protocol(mb, TEST_VID, TEST_SILENT,
+						    false), DOE_PROT_ALLOWED);
+
+	/* Reservations are per claim and go with it */
+	a = pci_doe_claim(mb, "kunit-a");
+	b = pci_doe_claim(mb, "kunit-b");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(a));
+	KUNIT_ASSERT_FALSE(test, IS_ERR(b));
+	KUNIT_EXPECT_EQ(test, pci_doe_claim_reserve(a, 0x0001, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, pci_doe_claim_reserve(a, TEST_VID, 0x09),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, pci_doe_claim_reserve(a, TEST_VID, TEST_ECHO), 0);
+	KUNIT_EXPECT_EQ(test, pci_doe_claim_reserve(a, TEST_VID, TEST_ECHO), 0);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_protocol(mb, TEST_VID, TEST_ECHO,
+						    false), DOE_PROT_RESERVED);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_protocol(mb, TEST_VID, TEST_SIZED,
+						    false), DOE_PROT_ALLOWED);
+	pci_doe_release(a);
+	KUNIT_EXPECT_EQ(test, pci_doe_user_protocol(mb, TEST_VID, TEST_ECHO,
+						    false), DOE_PROT_ALLOWED);
+	pci_doe_release(b);
+
+	/* Locked: no raw access to a mailbox with a refused protocol */
+	policy = pci_doe_set_policy("locked");
+	KUNIT_EXPECT_EQ(test, pci_doe_take(mb, f), 0);
+	KUNIT_EXPECT_EQ(test, pci_doe_give(mb, f), 0);
+	KUNIT_EXPECT_EQ(test, pci_doe_set_user_protocols("default", old,
+							 sizeof(old)), 0);
+	KUNIT_EXPECT_EQ(test, pci_doe_take(mb, f), -EPERM);
+	pci_doe_set_policy("strict");
+	KUNIT_EXPECT_EQ(test, pci_doe_take(mb, f), 0);
+	KUNIT_EXPECT_EQ(test, pci_doe_give(mb, f), 0);
+	pci_doe_set_policy(policy);
+	pci_doe_set_user_protocols(orig, old, sizeof(old));
+}
+
+/*
  * Each mailbox is a device of class pci_doe, child of its function, with
  * a char device, and goes away with the function's sysfs files.
  */
@@ -2249,6 +2343,7 @@ static struct kunit_case doe_cases[] = {
 	KUNIT_CASE(doe_denied_write_writes_nothing),
 	KUNIT_CASE(doe_user_take),
 	KUNIT_CASE(doe_mailbox_device),
+	KUNIT_CASE(doe_user_protocols),
 	KUNIT_CASE(doe_user_write_truncated_offsets),
 	KUNIT_CASE(doe_user_write_stalled),
 	KUNIT_CASE(doe_relaxed_write_during_exchange),

@@ -7,6 +7,12 @@
  * offset of the DOE capability, three hex digits, e.g. "0000:0d:00.0-doe190"),
  * with a char device node /dev/pci_doe/<name>.  The node is root-only by
  * default; udev may widen it.  See Documentation/userspace-api/pci-doe.rst.
+ *
+ * Exchanges: write() one whole request data object (the two header dwords
+ * and the payload, little-endian dwords as on the wire), read() the whole
+ * response object.  The kernel checks the request, queues it with its own
+ * exchanges on the mailbox and answers in order; poll() and O_NONBLOCK give
+ * the asynchronous form.
  */
 #ifndef _UAPI_LINUX_PCI_DOE_H
 #define _UAPI_LINUX_PCI_DOE_H
@@ -14,17 +20,23 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
+/* pci_doe_protocol_id.flags */
+/* Userspace may not exchange it: pci_doe.user_protocols=, or lockdown */
+#define PCI_DOE_PROT_REFUSED		0x01
+/* A kernel user keeps it for itself now (an SPDM session, say) */
+#define PCI_DOE_PROT_RESERVED		0x02
+
 /**
  * struct pci_doe_protocol_id - a protocol a mailbox supports (Discovery)
  * @vendor: PCI-SIG Vendor ID of the protocol (0x0001 for PCI-SIG, 0x1e98 for
  *	CXL)
  * @type: Data Object Type
- * @reserved: zero
+ * @flags: PCI_DOE_PROT_* bits: whether the char device would refuse it
  */
 struct pci_doe_protocol_id {
 	__u16 vendor;
 	__u8 type;
-	__u8 reserved;
+	__u8 flags;
 };
 
 /* pci_doe_info.flags */
@@ -81,5 +93,13 @@ struct pci_doe_info {
 #define PCI_DOE_IOC_TAKE	_IO(PCI_DOE_IOC_MAGIC, 0x01)
 /* Give back a mailbox taken through this file; argument zero */
 #define PCI_DOE_IOC_GIVE	_IO(PCI_DOE_IOC_MAGIC, 0x02)
+/*
+ * Largest response object, in bytes, header included, that this file's
+ * later requests accept: a multiple of 4 from 8 to 2^20 (the default is
+ * PCI_DOE_DEFAULT_MAX_RESPONSE).  A longer response fails its read() with
+ * E2BIG.
+ */
+#define PCI_DOE_IOC_MAX_RESPONSE	_IOW(PCI_DOE_IOC_MAGIC, 0x03, __u32)
+#define PCI_DOE_DEFAULT_MAX_RESPONSE	65536
 
 #endif /* _UAPI_LINUX_PCI_DOE_H */
