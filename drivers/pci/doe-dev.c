@@ -622,18 +622,21 @@ static int doe_open(struct inode *inode, struct file *file)
 }
 
 /*
- * Cancel what the file queued and wait for what runs: a callback may still
- * be running after it marked its request done, so every request is waited
- * for, not only those that were not done, before it is freed.
+ * Cancel what the file queued, all of it before waiting for anything (the
+ * mailbox would start the next request meanwhile), then wait for what
+ * runs: a callback may still be running after it marked its request done,
+ * so every request is waited for, not only those that were not done,
+ * before it is freed.
  */
 static int doe_release(struct inode *inode, struct file *file)
 {
 	struct doe_file *df = file->private_data;
 	struct doe_req *r, *tmp;
 
+	list_for_each_entry(r, &df->reqs, node)
+		pci_doe_cancel(&r->task);
 	list_for_each_entry_safe(r, tmp, &df->reqs, node) {
-		if (pci_doe_cancel(&r->task))
-			pci_doe_wait(&r->task);
+		pci_doe_wait(&r->task);
 		list_del(&r->node);
 		doe_req_free(r);
 	}

@@ -80,6 +80,8 @@
 /* INFO flags about ownership */
 #define OWNERSHIP_FLAGS		(PCI_DOE_INFO_KERNEL_OWNED | \
 				 PCI_DOE_INFO_TAKEN | PCI_DOE_INFO_TAKEN_HERE)
+/* INFO's protocol flags; pci_doe_xchg checks which is set when */
+#define PROT_FLAGS		(PCI_DOE_PROT_REFUSED | PCI_DOE_PROT_RESERVED)
 /* The /proc/bus/pci takeover ioctl of earlier versions */
 #define OLD_PCIIOC_DOE_TAKE	(('P' << 24 | 'C' << 16 | 'I' << 8) | 0x10)
 #define CANARY			0xa5
@@ -504,7 +506,7 @@ static void info_one(struct __test_metadata *_metadata,
 		EXPECT_EQ(need, info->argsz);
 		EXPECT_EQ(ids[0] >> 16, info->protocols[0].vendor);
 		EXPECT_EQ(ids[0] & 0xff, info->protocols[0].type);
-		EXPECT_EQ(0, info->protocols[0].reserved);
+		EXPECT_EQ(0, info->protocols[0].flags & ~PROT_FLAGS);
 		EXPECT_TRUE(canary_intact(raw, DOE_CTL_INFO_MIN + 4, INFO_BUF))
 			TH_LOG("%s: INFO of %zu bytes wrote beyond them",
 			       mb->name, DOE_CTL_INFO_MIN + 4);
@@ -520,7 +522,7 @@ static void info_one(struct __test_metadata *_metadata,
 			TH_LOG("%s: protocol %d", mb->name, i);
 		EXPECT_EQ(ids[i] & 0xff, info->protocols[i].type)
 			TH_LOG("%s: protocol %d", mb->name, i);
-		EXPECT_EQ(0, info->protocols[i].reserved);
+		EXPECT_EQ(0, info->protocols[i].flags & ~PROT_FLAGS);
 	}
 	EXPECT_TRUE(canary_intact(raw, need, INFO_BUF))
 		TH_LOG("%s: INFO of %zu bytes wrote beyond them", mb->name,
