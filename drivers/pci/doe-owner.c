@@ -136,15 +136,16 @@ static int doe_user_prots_add(u16 vendor, u8 type)
 	return 0;
 }
 
+/* Parsed while the command line is, before the slab is up: no allocation */
 static int doe_user_prots_set(const char *val, const struct kernel_param *kp)
 {
-	char *buf __free(kfree) = kstrdup(val, GFP_KERNEL);
+	char buf[sizeof(doe_user_prots.text)];
 	char *p = buf, *word;
 	unsigned int vendor, type;
 	int rc = 0;
 
-	if (!buf)
-		return -ENOMEM;
+	if (strscpy(buf, val) < 0)
+		rc = -E2BIG;
 	doe_user_prots.all = false;
 	doe_user_prots.dflt = false;
 	doe_user_prots.nr = 0;

@@ -384,6 +384,19 @@ static int doe_send(struct pci_doe_mb *mb, const struct pci_doe_task *task)
 
 	if (!rc)
 		rc = doe_write(mb, PCI_DOE_CTRL, PCI_DOE_CTRL_GO);
+	if (!rc && trace_pci_doe_object_enabled()) {
+		__le32 hdr[2] = {
+			cpu_to_le32(FIELD_PREP(PCI_DOE_DATA_OBJECT_HEADER_1_VID,
+					       task->vendor) |
+				    FIELD_PREP(PCI_DOE_DATA_OBJECT_HEADER_1_TYPE,
+					       task->type)),
+			cpu_to_le32(length),
+		};
+
+		trace_pci_doe_object(mb->pdev, mb->cap_offset, false, hdr,
+				     (dws + 2) * sizeof(u32), task->request,
+				     task->request_sz);
+	}
 	return rc;
 }
 
@@ -436,7 +449,7 @@ static int doe_check_midway(struct pci_doe_mb *mb, u32 length)
  */
 static int doe_recv(struct pci_doe_mb *mb, struct pci_doe_task *task)
 {
-	u32 hdr, length, status, val, i;
+	u32 hdr, raw_length, length, status, val, i;
 	size_t stored = 0;
 	u16 vendor;
 	u8 type;
@@ -454,10 +467,10 @@ static int doe_recv(struct pci_doe_mb *mb, struct pci_doe_task *task)
 		goto unknown;
 	}
 
-	rc = doe_pop(mb, &length);
+	rc = doe_pop(mb, &raw_length);
 	if (rc)
 		goto unknown;
-	length = FIELD_GET(PCI_DOE_DATA_OBJECT_HEADER_2_LENGTH, length);
+	length = FIELD_GET(PCI_DOE_DATA_OBJECT_HEADER_2_LENGTH, raw_length);
 	if (!length)
 		length = PCI_DOE_MAX_OBJECT_DW;
 	if (length < 2) {
@@ -494,6 +507,13 @@ static int doe_recv(struct pci_doe_mb *mb, struct pci_doe_task *task)
 	if (stored < (size_t)(length - 2) * sizeof(u32))
 		doe_dbg(mb, "response of %u dwords cut to %zu bytes\n",
 			length - 2, stored);
+	if (trace_pci_doe_object_enabled()) {
+		__le32 obj[2] = { cpu_to_le32(hdr), cpu_to_le32(raw_length) };
+
+		trace_pci_doe_object(mb->pdev, mb->cap_offset, true, obj,
+				     length * sizeof(u32), task->response,
+				     stored);
+	}
 
 	/*
 	 * One Status read catches an Error raised while the response was read

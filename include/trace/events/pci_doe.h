@@ -4,7 +4,10 @@
  *
  * Every exchange emits pci_doe_submit when it is queued and pci_doe_complete
  * when its callback is about to run; pci_doe_abort records each DOE Abort
- * the library issues and how it ended.
+ * the library issues and how it ended.  pci_doe_object carries the data
+ * objects themselves, the request as written to the mailbox and the
+ * response as read, header included, cut to PCI_DOE_TRACE_OBJECT_MAX bytes
+ * (the true length is recorded), for capture tools.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM pci_doe
@@ -16,6 +19,11 @@
 #include <linux/pci.h>
 #include <linux/pci-doe.h>
 #include <linux/tracepoint.h>
+
+#ifndef PCI_DOE_TRACE_OBJECT_MAX
+/* Bytes of a data object that pci_doe_object records */
+#define PCI_DOE_TRACE_OBJECT_MAX	4096
+#endif
 
 TRACE_EVENT(pci_doe_submit,
 	    TP_PROTO(struct pci_dev *pdev, u16 offset,
@@ -84,6 +92,45 @@ TRACE_EVENT(pci_doe_abort,
 	    TP_printk("%s mailbox %#x status before abort %#010x rv %d",
 		      __get_str(dev), __entry->offset, __entry->status,
 		      __entry->rv)
+);
+
+/*
+ * @hdr: the two header dwords as on the wire; @length: the object's size in
+ * bytes; @payload, @avail: the payload bytes at hand, fewer than the
+ * object's when the caller's buffer cut a response (what is recorded ends
+ * there, "captured" tells) or when the last request dword is padding
+ */
+TRACE_EVENT(pci_doe_object,
+	    TP_PROTO(struct pci_dev *pdev, u16 offset, bool response,
+		     const __le32 *hdr, u32 length, const void *payload,
+		     size_t avail),
+	    TP_ARGS(pdev, offset, response, hdr, length, payload, avail),
+	    TP_STRUCT__entry(__string(dev, pci_name(pdev))
+			     __field(u32, length)
+			     __field(u16, offset)
+			     __field(bool, response)
+			     __dynamic_array(u8, data,
+					     min_t(size_t,
+						   min_t(size_t, length,
+							 8 + round_up(avail, 4)),
+						   PCI_DOE_TRACE_OBJECT_MAX))),
+	    TP_fast_assign(u8 *data = __get_dynamic_array(data);
+			   u32 cap = __get_dynamic_array_len(data);
+			   size_t n = min_t(size_t, avail, cap - 8);
+
+			   __assign_str(dev);
+			   __entry->length = length;
+			   __entry->offset = offset;
+			   __entry->response = response;
+			   memcpy(data, hdr, 8);
+			   memcpy(data + 8, payload, n);
+			   memset(data + 8 + n, 0, cap - 8 - n);),
+	    TP_printk("%s mailbox %#x %s length %u captured %u: %s",
+		      __get_str(dev), __entry->offset,
+		      __entry->response ? "response" : "request",
+		      __entry->length, __get_dynamic_array_len(data),
+		      __print_hex(__get_dynamic_array(data),
+				  __get_dynamic_array_len(data)))
 );
 
 #endif /* _TRACE_PCI_DOE_H */
