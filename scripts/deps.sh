@@ -14,9 +14,8 @@ PACKAGES=(
 	linux-source-6.12
 	# guest and QEMU
 	qemu-system-x86 busybox-static pciutils pci.ids gzip util-linux coreutils
-	# lint and series (checkpatch runs scripts/spdxcheck.py: python3-ply,
-	# python3-git)
-	sparse git python3 python3-ply python3-git
+	# lint and series (checkpatch runs scripts/spdxcheck.py: python3-ply)
+	sparse git python3 python3-ply
 	"$@"
 )
 

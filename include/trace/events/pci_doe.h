@@ -23,6 +23,17 @@
 #ifndef PCI_DOE_TRACE_OBJECT_MAX
 /* Bytes of a data object that pci_doe_object records */
 #define PCI_DOE_TRACE_OBJECT_MAX	4096
+
+/* Fill @cap bytes of @data: the header, then the payload at hand, then 0 */
+static inline void pci_doe_trace_object(u8 *data, u32 cap, const __le32 *hdr,
+					const void *payload, size_t avail)
+{
+	size_t n = min_t(size_t, avail, cap - 8);
+
+	memcpy(data, hdr, 8);
+	memcpy(data + 8, payload, n);
+	memset(data + 8 + n, 0, cap - 8 - n);
+}
 #endif
 
 TRACE_EVENT(pci_doe_submit,
@@ -114,17 +125,13 @@ TRACE_EVENT(pci_doe_object,
 						   min_t(size_t, length,
 							 8 + round_up(avail, 4)),
 						   PCI_DOE_TRACE_OBJECT_MAX))),
-	    TP_fast_assign(u8 *data = __get_dynamic_array(data);
-			   u32 cap = __get_dynamic_array_len(data);
-			   size_t n = min_t(size_t, avail, cap - 8);
-
-			   __assign_str(dev);
+	    TP_fast_assign(__assign_str(dev);
 			   __entry->length = length;
 			   __entry->offset = offset;
 			   __entry->response = response;
-			   memcpy(data, hdr, 8);
-			   memcpy(data + 8, payload, n);
-			   memset(data + 8 + n, 0, cap - 8 - n);),
+			   pci_doe_trace_object(__get_dynamic_array(data),
+						__get_dynamic_array_len(data),
+						hdr, payload, avail);),
 	    TP_printk("%s mailbox %#x %s length %u captured %u: %s",
 		      __get_str(dev), __entry->offset,
 		      __entry->response ? "response" : "request",
