@@ -22,7 +22,7 @@
 
 #ifndef PCI_DOE_TRACE_OBJECT_MAX
 /* Bytes of a data object that pci_doe_object records */
-#define PCI_DOE_TRACE_OBJECT_MAX	4096
+#define PCI_DOE_TRACE_OBJECT_MAX	2048
 
 /* Fill @cap bytes of @data: the header, then the payload at hand, then 0 */
 static inline void pci_doe_trace_object(u8 *data, u32 cap, const __le32 *hdr,
