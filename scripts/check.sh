@@ -71,9 +71,58 @@ done
 #   TOTAL <passed> <failed> <skipped>
 # The failures of the final line are the FAILED cases plus the ERROR counts.
 
+# result OK TEXT: one KTAP case of host_pcap (counts in i, ok)
+result() {
+	i=$((i + 1))
+	if (($1)); then
+		echo "    ok $i $2"
+	else
+		echo "    not ok $i $2"
+		ok=0
+	fi
+}
+
+# host_pcap DIR NAME CLEAN: KTAP of the host-side checks of one boot.  The
+# guest's pci_doe_cli prints the pcap file its capture test wrote ("@@PCAP
+# frames=N len=L req=HEX rsp=HEX file=HEX"); tshark reads it back here, as a
+# user would on another machine: the frames, their lengths, and the bytes of
+# the first request and response.  No such line: no document, and the
+# manifest reports the suite missing.
+host_pcap() {
+	local d=$1 name=$2 clean=$3 line frames len req rsp pcap lens got i=0 ok
+	line=$(grep -o '@@PCAP frames=.*' "$clean" | head -1) || true
+	[[ -n $line ]] || return 0
+	read -r frames len req rsp pcap <<<"${line#@@PCAP }"
+	frames=${frames#frames=} len=${len#len=} req=${req#req=} rsp=${rsp#rsp=}
+	pcap=$d/$name.pcap
+	perl -ne 'print pack("H*", $1) if /file=([0-9a-f]+)/' <<<"$line" >"$pcap"
+	echo "KTAP version 1"
+	echo "1..1"
+	echo "    # Subtest: pci_doe:tshark"
+	echo "    KTAP version 1"
+	echo "    1..4"
+	ok=1
+	if ! lens=$(tshark -r "$pcap" -T fields -e frame.len 2>"$d/$name.tshark.err"); then
+		result 0 "tshark reads the capture: $(head -1 "$d/$name.tshark.err")"
+		result 0 "frame count"
+		result 0 "frame lengths"
+		result 0 "first request and response"
+	else
+		result 1 "tshark reads the capture"
+		result "$(($(grep -c . <<<"$lens") == frames))" "frame count: $(grep -c . <<<"$lens") of $frames"
+		result "$( ! grep -qv "^$len\$" <<<"$lens" && echo 1 || echo 0)" "every frame $len bytes"
+		got=$(tshark -r "$pcap" -x -c 2 2>/dev/null |
+			awk '/^[0-9a-f][0-9a-f][0-9a-f][0-9a-f]  / { h = substr($0, 7, 47); gsub(/ /, "", h); f = f h; next }
+			     /^$/ { if (f != "") print f; f = "" }
+			     END { if (f != "") print f }' | tr '\n' ' ')
+		result "$([[ $got == "$req $rsp " ]] && echo 1 || echo 0)" "first request and response bytes"
+	fi
+	if ((ok)); then echo "ok 1 pci_doe:tshark"; else echo "not ok 1 pci_doe:tshark"; fi
+}
+
 # parse_boot DIR NAME TOPO KUNIT: the records of one boot, on stdout
 parse_boot() {
-	local d=$1 name=$2 topo=$3 kunit=$4 log clean rc seen n
+	local d=$1 name=$2 topo=$3 kunit=$4 log clean rc seen n host
 	log=$d/$name.log
 	clean=$d/$name.txt
 	if [[ ! -f $clean && -f $log ]]; then
@@ -104,6 +153,10 @@ parse_boot() {
 	fi
 	sed -n '/^@@HARNESS: selftests begin/,/^@@HARNESS: selftests end/p' "$clean" |
 		"${AWK[@]}" -v label="selftests/$name"
+	host=$(host_pcap "$d" "$name" "$clean")
+	if [[ -n $host ]]; then
+		"${AWK[@]}" -v label="host/$name" <<<"$host"
+	fi
 	if grep -nE "$BADNESS" "$clean" >"$d/$name.badness"; then
 		n=$(wc -l <"$d/$name.badness")
 		echo "ERROR 1 scan scan/$name $n offending console line(s):"
@@ -167,8 +220,8 @@ FILENAME == manifest {
 		mbad[++nmbad] = where ": unknown boot \"" f[1] "\" (boots: " boots ")"
 		next
 	}
-	if (f[2] != "kunit" && f[2] != "selftests") {
-		mbad[++nmbad] = where ": KIND is kunit or selftests, not \"" f[2] "\""
+	if (f[2] != "kunit" && f[2] != "selftests" && f[2] != "host") {
+		mbad[++nmbad] = where ": KIND is kunit, selftests or host, not \"" f[2] "\""
 		next
 	}
 	if (f[4] !~ /^[0-9]+$/ || f[5] !~ /^[0-9]+$/ || f[5] + 0 > f[4] + 0) {
@@ -268,10 +321,11 @@ END {
 		row(y[1], y[2], sprintf("ROW %s %s 0 %d 0 missing", lab, y[3], n))
 	}
 	# the rows by boot, KUnit first, then as they ran (missing ones last)
+	kinds[1] = "kunit"; kinds[2] = "selftests"; kinds[3] = "host"
 	for (o = 1; o <= nb; o++)
-		for (k = 1; k <= 2; k++)
+		for (k = 1; k <= 3; k++)
 			for (i = 1; i <= nrow; i++)
-				if (rowb[i] == b[o] && rowk[i] == (k == 1 ? "kunit" : "selftests"))
+				if (rowb[i] == b[o] && rowk[i] == kinds[k])
 					print rows[i]
 }'
 
@@ -366,10 +420,11 @@ END {
 		exit 2
 	}
 	# boots in the order of check.sh, KUnit first, suites as they ran
+	kinds[1] = "kunit"; kinds[2] = "selftests"; kinds[3] = "host"
 	for (o = 1; o <= nb; o++)
-		for (k = 1; k <= 2; k++)
+		for (k = 1; k <= 3; k++)
 			for (i = 1; i <= n; i++) {
-				if (sb[i] != b[o] || sk[i] != (k == 1 ? "kunit" : "selftests"))
+				if (sb[i] != b[o] || sk[i] != kinds[k])
 					continue
 				c = sc[i]; x = sx[i]
 				if (c < 0) {	# skipped as a whole: the count comes from elsewhere
@@ -397,7 +452,9 @@ manifest_header() {
 #
 #   BOOT   direct, switch, relaxed or locked (the boots of scripts/check.sh)
 #   KIND   kunit: a KUnit suite (its KTAP on the console during boot; KUnit
-#          runs on the direct boot only), or selftests: a kselftest program
+#          runs on the direct boot only), selftests: a kselftest program,
+#          or host: a check the harness runs on the host from what the boot
+#          printed (pci_doe:tshark reads the doe tool's capture back)
 #   SUITE  the suite's name: "pci_doe" for KUnit, collection:program for a
 #          kselftest ("pci_doe:pci_doe_basic")
 #   CASES  the exact number of its test cases (the plan of its KTAP)

@@ -16,6 +16,8 @@ PACKAGES=(
 	qemu-system-x86 busybox-static pciutils pci.ids gzip util-linux coreutils
 	# lint and series (checkpatch runs scripts/spdxcheck.py: python3-ply)
 	sparse git python3 python3-ply
+	# check: the doe tool's pcap captures are read back on the host
+	tshark
 	"$@"
 )
 

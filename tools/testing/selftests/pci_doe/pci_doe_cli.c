@@ -1124,6 +1124,81 @@ TEST_F(cli, cdat_malformed_file)
 	unlink(file);
 }
 
+/*
+ * A table with one structure of every type CDAT r1.03 defines, with values
+ * chosen so that a wrong offset or unit shows: the decoded text must say
+ * what was written.
+ */
+static const __u8 every_structure[] = {
+	/* header: length 148, revision 3, checksum (filled in), sequence 5 */
+	0x94, 0x00, 0x00, 0x00, 0x03, 0x00, 0, 0, 0, 0, 0, 0,
+	0x05, 0x00, 0x00, 0x00,
+	/* DSMAS: handle 7, non-volatile, DPA base 4 GiB, length 1 GiB */
+	0x00, 0x00, 0x18, 0x00, 0x07, 0x04, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00,
+	/* DSLBIS: handle 7, write latency, base unit 1000, entry 30 */
+	0x01, 0x00, 0x18, 0x00, 0x07, 0x00, 0x02, 0x00,
+	0xe8, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x1e, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	/* DSMSCIS: handle 7, 2 MiB memory side cache */
+	0x02, 0x00, 0x14, 0x00, 0x07, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00,
+	/* DSIS: memory attached, handle 9 */
+	0x03, 0x00, 0x08, 0x00, 0x01, 0x09, 0x00, 0x00,
+	/* DSEMTS: handle 7, EFI conventional + SP, DPA 0x1000 + 0x2000 */
+	0x04, 0x00, 0x18, 0x00, 0x07, 0x01, 0x00, 0x00,
+	0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	/* SSLBIS: read bandwidth, base unit 100, two port pairs */
+	0x05, 0x00, 0x20, 0x00, 0x04, 0x00, 0x00, 0x00,
+	0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x01, 0x00, 0x00, 0x19, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0xff, 0xff, 0x32, 0x00, 0x00, 0x00,
+};
+
+TEST_F(cli, cdat_every_structure)
+{
+	static const char * const want[] = {
+		"length 148, revision 3",
+		"sequence 5",
+		"DSMAS, 24 bytes: DSMAD handle 7, flags 0x4 (non-volatile), DPA base 0x100000000, DPA length 0x40000000 (1 GiB)",
+		"DSLBIS, 24 bytes: handle 7, flags 0 (memory), data type 2 (write latency), write latency 30000 ps (30 ns), entry base unit 1000",
+		"DSMSCIS, 20 bytes: DSMAS handle 7, cache size 0x200000 (2 MiB)",
+		"DSIS, 8 bytes: flags 0x1 (memory attached), handle 9",
+		"DSEMTS, 24 bytes: DSMAS handle 7, EFI memory type 1 (EfiConventionalMemory, EFI_MEMORY_SP), DPA offset 0x1000, DPA length 0x2000",
+		"SSLBIS, 32 bytes: data type 4 (read bandwidth), entry base unit 100",
+		"upstream port <-> port 0: read bandwidth 2500 MB/s",
+		"port 0 <-> any port: read bandwidth 5000 MB/s",
+		"148 bytes, 6 structures, checksum ok",
+	};
+	__u8 t[sizeof(every_structure)];
+	unsigned int sum = 0;
+	char file[64];
+	struct run r;
+	size_t k;
+
+	memcpy(t, every_structure, sizeof(t));
+	for (k = 0; k < sizeof(t); k++)
+		sum += t[k];
+	t[5] = -sum;
+	snprintf(file, sizeof(file), "/tmp/pci_doe_cli.%d.cdat", getpid());
+	ASSERT_EQ(0, write_table(file, t, sizeof(t)));
+	doe(&r, "cdat", "--file", file, NULL);
+	EXPECT_EQ(0, r.status) TH_LOG("%s", run_str(&r));
+	for (k = 0; k < ARRAY_SIZE(want); k++)
+		EXPECT_NE(NULL, strstr(r.out, want[k]))
+			TH_LOG("missing \"%s\" in:\n%s", want[k], r.out);
+	run_free(&r);
+	doe(&r, "cdat", "--file", file, "--json", NULL);
+	EXPECT_EQ(0, r.status) TH_LOG("--json: %s", run_str(&r));
+	EXPECT_NE(NULL, strstr(r.out, "\"SSLBIS\""));
+	EXPECT_NE(NULL, strstr(r.out, "\"DSMSCIS\""));
+	run_free(&r);
+	unlink(file);
+}
+
 /* ---- doe exchange ---- */
 
 /* A mediated Discovery of index 0 by the test itself: the response dwords */
@@ -1679,6 +1754,45 @@ static long long wall_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+/* Bytes as hex, no separators */
+static void print_hex(const __u8 *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		printf("%02x", p[i]);
+}
+
+/*
+ * Hand the capture to the harness, which reads it back with tshark on the
+ * host (scripts/check.sh): one console line with what tshark must see, the
+ * frame count, each frame's length and the first request and response, and
+ * the file itself in hex
+ */
+static void emit_pcap(const char *file, int frames, const __u8 *req,
+		      const __u8 *rsp)
+{
+	__u8 buf[4096];
+	ssize_t n;
+	int fd;
+
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n <= 0 || n == sizeof(buf))
+		return;
+	printf("# @@PCAP frames=%d len=%d req=", frames, DISC_BYTES);
+	print_hex(req, DISC_BYTES);
+	printf(" rsp=");
+	print_hex(rsp, DISC_BYTES);
+	printf(" file=");
+	print_hex(buf, n);
+	printf("\n");
+	fflush(stdout);
+}
+
 TEST_F_TIMEOUT(cli, capture_pcap, 60)
 {
 	const struct doe_ctl_mb *mb = NULL;
@@ -1743,6 +1857,8 @@ TEST_F_TIMEOUT(cli, capture_pcap, 60)
 	if (n > 0)
 		check_packets(_metadata, pk, n < (int)ARRAY_SIZE(pk) ? n :
 			      (int)ARRAY_SIZE(pk), req, rsp, t0, t1);
+	if (n == 2 * CAPTURE_XCHG)
+		emit_pcap(file, n, req, rsp);
 	trace_state(dir, clock1, sizeof(clock1), enable1, sizeof(enable1));
 	EXPECT_STREQ(clock0, clock1);
 	EXPECT_STREQ(enable0, enable1);
