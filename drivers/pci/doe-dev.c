@@ -647,6 +647,13 @@ static int doe_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/* pci_doe_protocol_id.flags for what pci_doe_user_protocol() says */
+static const u8 doe_prot_flags[] = {
+	[DOE_PROT_ALLOWED] = 0,
+	[DOE_PROT_REFUSED] = PCI_DOE_PROT_REFUSED,
+	[DOE_PROT_RESERVED] = PCI_DOE_PROT_RESERVED,
+};
+
 static long doe_ioctl_info(struct pci_doe_mb *mb, struct file *file,
 			   struct pci_doe_info __user *uinfo)
 {
@@ -676,17 +683,9 @@ static long doe_ioctl_info(struct pci_doe_mb *mb, struct file *file,
 
 		p->vendor = mb->prots[i].vendor;
 		p->type = mb->prots[i].type;
-		switch (pci_doe_user_protocol(mb, p->vendor, p->type,
-					      locked_down)) {
-		case DOE_PROT_REFUSED:
-			p->flags = PCI_DOE_PROT_REFUSED;
-			break;
-		case DOE_PROT_RESERVED:
-			p->flags = PCI_DOE_PROT_RESERVED;
-			break;
-		default:
-			break;
-		}
+		p->flags = doe_prot_flags[pci_doe_user_protocol(mb, p->vendor,
+								 p->type,
+								 locked_down)];
 	}
 	if (mb->caps & PCI_DOE_CAP_INT_SUP)
 		info->flags |= PCI_DOE_INFO_INTERRUPT;

@@ -75,6 +75,18 @@
  */
 #define DOE_READY_CLEAR_US	10
 
+/*
+ * A completion callback being called outside the completion work item's
+ * queue (or by it); on the caller's stack, listed in pci_doe_mb.calling so
+ * that pci_doe_wait() can tell when the callback has returned without
+ * touching the task.
+ */
+struct doe_calling {
+	struct list_head node;
+	struct pci_doe_task *task;
+	struct task_struct *thread;
+};
+
 enum pci_doe_task_state {
 	DOE_TASK_IDLE,
 	DOE_TASK_QUEUED,

@@ -123,18 +123,6 @@ struct pci_doe_face {
 	atomic_long_t user_exchanges;
 };
 
-/*
- * A completion callback being called outside the completion work item's
- * queue (or by it); on the caller's stack, listed in pci_doe_mb.calling so
- * that pci_doe_wait() can tell when the callback has returned without
- * touching the task.
- */
-struct doe_calling {
-	struct list_head node;
-	struct pci_doe_task *task;
-	struct task_struct *thread;
-};
-
 /**
  * struct pci_doe_mb - one DOE mailbox of a PCI function
  * @pdev: function the mailbox belongs to.  The mailbox lives as long as the
