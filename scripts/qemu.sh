@@ -11,6 +11,8 @@
 #   direct  0c:00.0 cxl-rp -> 0d:00.0 cxl-type3 (DOE at 0x190)
 #   switch  0c:00.0 cxl-rp -> 0d:00.0 cxl-upstream (DOE at 0x1a8)
 #           -> 0e:00.0 cxl-downstream -> 0f:00.0 cxl-type3
+#           and 0e:0K.0 -> (0f + K):00.0 cxl-type3 for K = 1..3, CDATs from
+#           files (scripts/cdat-tables.sh), serial numbers 0xcda700000000000K
 # The kernel command line names the topology (harness.topo=direct|switch).
 # KUnit runs at boot only with --kunit (kunit.enable=0 otherwise).  In batch
 # mode a watchdog kills a guest that has not powered off after --timeout
@@ -140,6 +142,18 @@ switch)
 		-device cxl-downstream,port=0,bus=us0,id=ds0,chassis=0,slot=4
 		-device cxl-type3,bus=ds0,memdev=cxl-mem0,lsa=cxl-lsa0,id=cxl-type3-0
 	)
+	# three more type3 devices with CDATs from files (every structure type,
+	# a bad checksum, a short table: scripts/cdat-tables.sh), named by
+	# their serial numbers
+	"$HARNESS_ROOT/scripts/cdat-tables.sh" "$run"
+	k=1
+	for t in every badsum short; do
+		mem+=(-object "memory-backend-file,id=cxl-mem$k,share=on,mem-path=$run/cxl-mem$k.raw,size=256M"
+			-object "memory-backend-file,id=cxl-lsa$k,share=on,mem-path=$run/cxl-lsa$k.raw,size=256M")
+		devs+=(-device "cxl-downstream,port=$k,bus=us0,id=ds$k,chassis=0,slot=$((4 + k))"
+			-device "cxl-type3,bus=ds$k,memdev=cxl-mem$k,lsa=cxl-lsa$k,id=cxl-type3-$k,sn=0xcda700000000000$k,cdat=$run/$t.cdat")
+		k=$((k + 1))
+	done
 	;;
 *) die "TOPO=direct|switch" ;;
 esac

@@ -417,3 +417,43 @@ int doe_user_write_file(const char *path, const char *s)
 	close(fd);
 	return ret;
 }
+
+int doe_user_serial(const char *bdf, uint64_t *sn)
+{
+	unsigned int off = EXT_CAP_START, hops = 0;
+	uint32_t h, lo, hi;
+	int fd, ret;
+
+	fd = doe_user_open(bdf, 0);
+	if (fd < 0)
+		return fd;
+	ret = -ENOENT;
+	while (off >= EXT_CAP_START && off + 12 <= EXT_CAP_END && !(off & 3) &&
+	       hops++ < EXT_CAP_MAX) {
+		ret = doe_user_read(fd, off, &h);
+		if (ret)
+			break;
+		ret = -ENOENT;
+		if ((h & 0xffff) == 0x0003) {
+			ret = doe_user_read(fd, off + 4, &lo);
+			if (!ret)
+				ret = doe_user_read(fd, off + 8, &hi);
+			if (!ret)
+				*sn = (uint64_t)hi << 32 | lo;
+			break;
+		}
+		off = h >> 20;
+	}
+	close(fd);
+	return ret;
+}
+
+enum doe_user_table doe_user_harness_table(const char *bdf)
+{
+	uint64_t sn;
+
+	if (doe_user_serial(bdf, &sn) || sn <= DOE_USER_TABLE_SN ||
+	    sn >= DOE_USER_TABLE_SN + DOE_USER_TABLE_MAX)
+		return DOE_USER_TABLE_NONE;
+	return sn - DOE_USER_TABLE_SN;
+}

@@ -137,6 +137,30 @@ int doe_user_find_protocol(const char *bdf, uint16_t vid, uint8_t type,
 /* Give the mailbox back if taken and close its files. */
 void doe_user_close(struct doe_user_mb *mb);
 
+/*
+ * The Device Serial Number of @bdf (extended capability 0x0003, list walk
+ * bounded and loop-checked) in *@sn.  -ENOENT: the function has none.
+ */
+int doe_user_serial(const char *bdf, uint64_t *sn);
+
+/*
+ * The cxl-type3 devices of the switch topology whose CDATs are files of
+ * scripts/cdat-tables.sh, by serial number (scripts/qemu.sh sets sn=):
+ * one structure of every type, the same with a bad checksum, the same with
+ * a header claiming 24 bytes more than the structures hold.
+ */
+#define DOE_USER_TABLE_SN	0xcda7000000000000ull
+enum doe_user_table {
+	DOE_USER_TABLE_NONE,	/* not one of them */
+	DOE_USER_TABLE_EVERY,
+	DOE_USER_TABLE_BADSUM,
+	DOE_USER_TABLE_SHORT,
+	DOE_USER_TABLE_MAX,
+};
+
+/* Which of those tables @bdf serves; DOE_USER_TABLE_NONE for other devices */
+enum doe_user_table doe_user_harness_table(const char *bdf);
+
 /* Write string @s to the file at @path (sysfs, debugfs); 0 or -errno. */
 int doe_user_write_file(const char *path, const char *s);
 

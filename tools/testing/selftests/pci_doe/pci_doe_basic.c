@@ -591,6 +591,9 @@ TEST_F(pci_doe, cdat_matches_device)
 
 		TH_LOG("%s (%s): %zu bytes of CDAT", c[i].port, c[i].bdf,
 		       c[i].len);
+		/* malformed on purpose: pci_doe_cli.cdat_qemu_tables */
+		if (doe_user_harness_table(c[i].bdf) > DOE_USER_TABLE_EVERY)
+			continue;
 		EXPECT_LE(16, c[i].len);
 		if (c[i].len < 16)
 			continue;

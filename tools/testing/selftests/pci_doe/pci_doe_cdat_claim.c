@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,31 +75,45 @@ static void *hammer_fn(void *arg)
 }
 
 /* The one endpoint CDAT; its length, 0 if there is none, -1 if several */
-static ssize_t endpoint_cdat(unsigned char *buf, size_t len)
+/* The CDAT of the endpoint whose memdev is a child of PCI function @bdf */
+static ssize_t endpoint_cdat(const char *bdf, unsigned char *buf, size_t len)
 {
-	glob_t g;
+	char path[PATH_MAX], real[PATH_MAX], *slash;
 	ssize_t n = 0;
+	glob_t g;
+	size_t i;
 	int fd;
 
 	if (glob(ENDPOINT_CDATS, 0, NULL, &g))
 		return 0;
-	if (g.gl_pathc != 1) {
-		n = -1;
-		goto out;
+	for (i = 0; i < g.gl_pathc; i++) {
+		snprintf(path, sizeof(path), "%s", g.gl_pathv[i]);
+		slash = strrchr(path, '/');
+		snprintf(slash, sizeof(path) - (slash - path), "/uport");
+		/* .../<bdf>/memN */
+		if (!realpath(path, real))
+			continue;
+		slash = strrchr(real, '/');
+		if (!slash || slash - real < (ptrdiff_t)strlen(bdf) + 1 ||
+		    strncmp(slash - strlen(bdf), bdf, strlen(bdf)))
+			continue;
+		fd = open(g.gl_pathv[i], O_RDONLY);
+		if (fd < 0)
+			break;
+		n = read(fd, buf, len);
+		close(fd);
+		if (n < 0)
+			n = 0;
+		break;
 	}
-	fd = open(g.gl_pathv[0], O_RDONLY);
-	if (fd < 0)
-		goto out;
-	n = read(fd, buf, len);
-	close(fd);
-	if (n < 0)
-		n = 0;
-out:
 	globfree(&g);
 	return n;
 }
 
-/* The PCI function cxl_pci is bound to */
+/*
+ * The PCI function cxl_pci is bound to; of several, the first that does
+ * not serve one of the harness's CDAT files (scripts/cdat-tables.sh)
+ */
 static int cxl_pci_function(char *bdf, size_t len)
 {
 	struct dirent *e;
@@ -110,12 +125,14 @@ static int cxl_pci_function(char *bdf, size_t len)
 	while ((e = readdir(d))) {
 		size_t n = strlen(e->d_name);
 
-		if (!strchr(e->d_name, ':') || found++ || n >= len)
+		if (!strchr(e->d_name, ':') || found || n >= len ||
+		    doe_user_harness_table(e->d_name) != DOE_USER_TABLE_NONE)
 			continue;
 		memcpy(bdf, e->d_name, n + 1);
+		found = 1;
 	}
 	closedir(d);
-	return found == 1 ? 0 : -ENOENT;
+	return found ? 0 : -ENOENT;
 }
 
 /*
@@ -181,7 +198,7 @@ FIXTURE_SETUP(cdat)
 			found = 1;
 		}
 	ASSERT_TRUE(found) TH_LOG("%s has no CDAT mailbox", self->bdf);
-	self->ref_len = endpoint_cdat(self->ref, sizeof(self->ref));
+	self->ref_len = endpoint_cdat(self->bdf, self->ref, sizeof(self->ref));
 	ASSERT_GT(self->ref_len, 16) TH_LOG("no endpoint CDAT to compare with");
 }
 
@@ -203,7 +220,7 @@ static int rebind(const char *bdf, unsigned char *buf, ssize_t *len)
 		return rc;
 	end = doe_ctl_now_ms() + REBIND_MS;
 	while (doe_ctl_now_ms() < end) {
-		*len = endpoint_cdat(buf, CDAT_MAX);
+		*len = endpoint_cdat(bdf, buf, CDAT_MAX);
 		if (*len > 0)
 			return 0;
 		usleep(10000);

@@ -17,6 +17,12 @@
  *                       function (endpoint or port) or, without one, what a
  *                       raw read of the taken mailbox gives; "doe cdat"
  *                       says "checksum ok", --json says "ok": true
+ *  cdat_qemu_tables     the switch topology's cxl-type3 devices whose CDATs
+ *                       the harness wrote (scripts/cdat-tables.sh), found
+ *                       by serial number: one structure of every type
+ *                       decoded to the values written and read back byte
+ *                       for byte; a bad checksum and a short table each
+ *                       reported as such (status 1) with what was read
  *  cdat_malformed_file  "doe cdat --file" of a good table and of broken
  *                       ones (checksum, short, trailing bytes, structure
  *                       lengths, no header): each problem named, status 1
@@ -1008,6 +1014,9 @@ TEST_F(cli, cdat_matches)
 	for (i = 0; i < x->n; i++) {
 		if (!x->mbs[i].has_cdat || !allowed(&x->mbs[i], "1e98:02"))
 			continue;
+		/* malformed on purpose: cdat_qemu_tables */
+		if (doe_user_harness_table(x->mbs[i].bdf) > DOE_USER_TABLE_EVERY)
+			continue;
 		cdat_one(_metadata, x, &x->mbs[i]);
 		tested++;
 	}
@@ -1158,38 +1167,51 @@ static const __u8 every_structure[] = {
 	0x00, 0x00, 0xff, 0xff, 0x32, 0x00, 0x00, 0x00,
 };
 
+/* What "doe cdat" must print of every_structure[]; the last line: if valid */
+static const char * const every_want[] = {
+	"length 148, revision 3",
+	"sequence 5",
+	"DSMAS, 24 bytes: DSMAD handle 7, flags 0x4 (non-volatile), DPA base 0x100000000, DPA length 0x40000000 (1 GiB)",
+	"DSLBIS, 24 bytes: handle 7, flags 0 (memory), data type 2 (write latency), write latency 30000 ps (30 ns), entry base unit 1000",
+	"DSMSCIS, 20 bytes: DSMAS handle 7, cache size 0x200000 (2 MiB)",
+	"DSIS, 8 bytes: flags 0x1 (memory attached), handle 9",
+	"DSEMTS, 24 bytes: DSMAS handle 7, EFI memory type 1 (EfiConventionalMemory, EFI_MEMORY_SP), DPA offset 0x1000, DPA length 0x2000",
+	"SSLBIS, 32 bytes: data type 4 (read bandwidth), entry base unit 100",
+	"upstream port <-> port 0: read bandwidth 2500 MB/s",
+	"port 0 <-> any port: read bandwidth 5000 MB/s",
+	"148 bytes, 6 structures, checksum ok",
+};
+
+/* every_structure[] with its checksum set, in @t */
+static void every_table(__u8 *t)
+{
+	unsigned int sum = 0;
+	size_t k;
+
+	memcpy(t, every_structure, sizeof(every_structure));
+	for (k = 0; k < sizeof(every_structure); k++)
+		sum += t[k];
+	t[5] = -sum;
+}
+
 TEST_F(cli, cdat_every_structure)
 {
-	static const char * const want[] = {
-		"length 148, revision 3",
-		"sequence 5",
-		"DSMAS, 24 bytes: DSMAD handle 7, flags 0x4 (non-volatile), DPA base 0x100000000, DPA length 0x40000000 (1 GiB)",
-		"DSLBIS, 24 bytes: handle 7, flags 0 (memory), data type 2 (write latency), write latency 30000 ps (30 ns), entry base unit 1000",
-		"DSMSCIS, 20 bytes: DSMAS handle 7, cache size 0x200000 (2 MiB)",
-		"DSIS, 8 bytes: flags 0x1 (memory attached), handle 9",
-		"DSEMTS, 24 bytes: DSMAS handle 7, EFI memory type 1 (EfiConventionalMemory, EFI_MEMORY_SP), DPA offset 0x1000, DPA length 0x2000",
-		"SSLBIS, 32 bytes: data type 4 (read bandwidth), entry base unit 100",
-		"upstream port <-> port 0: read bandwidth 2500 MB/s",
-		"port 0 <-> any port: read bandwidth 5000 MB/s",
-		"148 bytes, 6 structures, checksum ok",
-	};
 	__u8 t[sizeof(every_structure)];
-	unsigned int sum = 0;
 	char file[64];
 	struct run r;
 	size_t k;
 
-	memcpy(t, every_structure, sizeof(t));
-	for (k = 0; k < sizeof(t); k++)
-		sum += t[k];
-	t[5] = -sum;
+	every_table(t);
 	snprintf(file, sizeof(file), "/tmp/pci_doe_cli.%d.cdat", getpid());
 	ASSERT_EQ(0, write_table(file, t, sizeof(t)));
 	doe(&r, "cdat", "--file", file, NULL);
 	EXPECT_EQ(0, r.status) TH_LOG("%s", run_str(&r));
-	for (k = 0; k < ARRAY_SIZE(want); k++)
-		EXPECT_NE(NULL, strstr(r.out, want[k]))
-			TH_LOG("missing \"%s\" in:\n%s", want[k], r.out);
+	for (k = 0; k < ARRAY_SIZE(every_want); k++) {
+		const char *w = every_want[k];
+
+		EXPECT_NE(NULL, strstr(r.out, w))
+			TH_LOG("missing \"%s\" in:\n%s", w, r.out);
+	}
 	run_free(&r);
 	doe(&r, "cdat", "--file", file, "--json", NULL);
 	EXPECT_EQ(0, r.status) TH_LOG("--json: %s", run_str(&r));
@@ -1197,6 +1219,107 @@ TEST_F(cli, cdat_every_structure)
 	EXPECT_NE(NULL, strstr(r.out, "\"DSMSCIS\""));
 	run_free(&r);
 	unlink(file);
+}
+
+/* Was this boot's topology the switch one (harness.topo=switch)? */
+static int topo_switch(void)
+{
+	char buf[4096], *tok, *save = NULL;
+	ssize_t n;
+	int fd;
+
+	fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	for (tok = strtok_r(buf, " \t\n", &save); tok;
+	     tok = strtok_r(NULL, " \t\n", &save))
+		if (!strcmp(tok, "harness.topo=switch"))
+			return 1;
+	return 0;
+}
+
+TEST_F(cli, cdat_qemu_tables)
+{
+	static const char * const problem[DOE_USER_TABLE_MAX] = {
+		[DOE_USER_TABLE_BADSUM] = "CDAT malformed: bad checksum: the bytes sum to 0x01, not 0",
+		[DOE_USER_TABLE_SHORT] = "CDAT malformed: short: the header says 172 bytes, the entries end at 148",
+	};
+	static const char * const names[DOE_USER_TABLE_MAX] = {
+		[DOE_USER_TABLE_EVERY] = "every structure", [DOE_USER_TABLE_BADSUM] = "bad checksum",
+		[DOE_USER_TABLE_SHORT] = "short",
+	};
+	__u8 want[sizeof(every_structure)], got[sizeof(every_structure) + 64];
+	struct cli *x = &self->x;
+	int i, k, seen[DOE_USER_TABLE_MAX] = { 0 };
+	size_t j, n, nwant;
+	struct run r;
+
+	if (!topo_switch())
+		SKIP(return, "the harness hands QEMU CDAT files in the switch topology only");
+	for (i = 0; i < x->n; i++) {
+		const struct doe_ctl_mb *mb = &x->mbs[i];
+		char sel[64];
+
+		k = doe_user_harness_table(mb->bdf);
+		if (k == DOE_USER_TABLE_NONE || !mb->has_cdat)
+			continue;
+		seen[k]++;
+		sel_of(mb, sel, sizeof(sel));
+		every_table(want);
+		nwant = sizeof(want);
+		if (k == DOE_USER_TABLE_BADSUM) {
+			want[5]++;
+		} else if (k == DOE_USER_TABLE_SHORT) {
+			/* the header claims 24 more bytes, checksum kept right */
+			want[0] += 24;
+			want[5] -= 24;
+		}
+
+		doe(&r, "cdat", sel, NULL);
+		EXPECT_EQ(k == DOE_USER_TABLE_EVERY ? 0 : 1, r.status)
+			TH_LOG("%s (%s): %s", sel, names[k], run_str(&r));
+		/* decoded whatever is wrong with the table */
+		for (j = 0; j < ARRAY_SIZE(every_want) - 1; j++) {
+			const char *w = every_want[j];
+
+			if (j || k != DOE_USER_TABLE_SHORT)
+				EXPECT_NE(NULL, strstr(r.out, w))
+					TH_LOG("%s (%s): missing \"%s\" in:\n%s",
+					       sel, names[k], w, r.out);
+		}
+		if (k == DOE_USER_TABLE_EVERY) {
+			EXPECT_NE(NULL, strstr(r.out, every_want[ARRAY_SIZE(every_want) - 1]))
+				TH_LOG("%s: %s", sel, r.out);
+			EXPECT_EQ(0, r.err_len) TH_LOG("%s: %s", sel, r.err);
+		} else {
+			EXPECT_NE(NULL, strstr(r.err, problem[k]))
+				TH_LOG("%s (%s): %s", sel, names[k], r.err);
+		}
+		run_free(&r);
+
+		/* the bytes QEMU was given, as they were written */
+		doe(&r, "cdat", sel, "--raw", NULL);
+		EXPECT_EQ(k == DOE_USER_TABLE_EVERY ? 0 : 1, r.status)
+			TH_LOG("%s --raw: %s", sel, run_str(&r));
+		n = parse_hexdump(r.out, got, sizeof(got));
+		EXPECT_EQ(nwant, n) TH_LOG("%s --raw: %zu bytes", sel, n);
+		for (j = 0; j < n && j < nwant && got[j] == want[j]; j++)
+			;
+		EXPECT_EQ(nwant, j) TH_LOG("%s --raw differs from the file at byte %zu",
+					   sel, j);
+		run_free(&r);
+		TH_LOG("%s: %s table, %zu bytes, as written", mb->name, names[k], n);
+	}
+	for (k = DOE_USER_TABLE_EVERY; k < DOE_USER_TABLE_MAX; k++) {
+		const char *nm = names[k];
+		int got = seen[k];
+
+		EXPECT_EQ(1, got) TH_LOG("%d mailboxes with CXL Table Access serve the %s table (serial %#llx)",
+					 got, nm, DOE_USER_TABLE_SN + k);
+	}
 }
 
 /* ---- doe exchange ---- */
@@ -1478,7 +1601,9 @@ TEST_F(cli, reserved_cdat)
 	for (i = 0; i < x->n; i++) {
 		const struct doe_ctl_mb *mb = &x->mbs[i];
 
-		if (!mb->has_cdat || !allowed(mb, "1e98:02"))
+		/* a malformed table fails "doe cdat" after the release too */
+		if (!mb->has_cdat || !allowed(mb, "1e98:02") ||
+		    doe_user_harness_table(mb->bdf) > DOE_USER_TABLE_EVERY)
 			continue;
 		tested++;
 		sel_of(mb, sel, sizeof(sel));
