@@ -90,45 +90,94 @@ if [ "$rows" = all ]; then
 	bench row=access dev=cxl op=read reps="$n" -- cfg $CXL 0x19c "$n" && echo "@@BENCH end"
 	bench row=access dev=cxl op=write reps="$n" -- cfgw $CXL 0x198 "$n" && echo "@@BENCH end"
 
-	# CPU busy with no exchange: the baseline of the CPU rows
+	# CPU of the workqueue workers with no exchange going on
 	bench row=idle -- idle 2000 && echo "@@BENCH end"
-	# the machine's timers: how late a short sleep ends, what a wake-up costs
-	for us in 10 100 1000; do
-		bench row=sleep sleep_us=$us -- sleep $us "$(reps 1000)" && echo "@@BENCH end"
+
+	# Every row below is taken in tries, interleaved with the other rows
+	# of its section, so that a try's spread shows the drift of the
+	# machine (QEMU TCG on a shared host) as well as the row's own noise.
+
+	# the machine's timers: how late a short sleep ends, what a sleep and
+	# wake-up costs (the floor of the CPU rows)
+	for try in 1 2 3; do
+		for us in 10 100 1000; do
+			bench row=sleep sleep_us=$us try=$try -- sleep $us "$(reps 500)" &&
+				echo "@@BENCH end"
+		done
 	done
 
 	# latency, config accesses and CPU per exchange
-	for lat in 0 10 100 1000; do
-		case $lat in
-		0 | 10) n=$(reps 3000) ;;
-		100) n=$(reps 2000) ;;
-		*) n=$(reps 1000) ;;
-		esac
-		echo $lat >"$SIM/f$f0/mb0/latency_us"
-		for kind in disc echo64; do
-			echo 1 >"$SIM/f$f0/mb0/counters"
-			if bench row=lat dev=sim lat_us=$lat xchg=$kind -- lat "$b0" $kind "$n"; then
-				counters "$f0"
-				echo "@@BENCH end"
-			fi
+	for try in 1 2 3; do
+		for lat in 0 10 100 1000; do
+			case $lat in
+			0 | 10) n=$(reps 1500) ;;
+			100) n=$(reps 1000) ;;
+			*) n=$(reps 500) ;;
+			esac
+			echo $lat >"$SIM/f$f0/mb0/latency_us"
+			for kind in disc echo64; do
+				echo 1 >"$SIM/f$f0/mb0/counters"
+				if bench row=lat dev=sim lat_us=$lat xchg=$kind try=$try -- \
+					lat "$b0" $kind "$n"; then
+					counters "$f0"
+					echo "@@BENCH end"
+				fi
+			done
+		done
+		echo 0 >"$SIM/f$f0/mb0/latency_us"
+		for kind in disc cdat; do
+			bench row=lat dev=cxl lat_us=0 xchg=$kind try=$try -- \
+				lat $CXL $kind "$(reps 1000)" && echo "@@BENCH end"
 		done
 	done
-	echo 0 >"$SIM/f$f0/mb0/latency_us"
-	for kind in disc cdat; do
-		bench row=lat dev=cxl lat_us=0 xchg=$kind -- lat $CXL $kind "$(reps 2000)" && echo "@@BENCH end"
+
+	# the userspace paths beside the kernel's, on the same two mailboxes
+	# (the simulator's first at device latency 0, cxl-type3's): pci_doe()
+	# from the module, the char device (ours), raw registers through
+	# sysfs config (taken first where the char device exists)
+	for try in 1 2 3; do
+		for dev in sim cxl; do
+			if [ $dev = sim ]; then
+				bdf=$b0
+				off=0x100
+			else
+				bdf=$CXL
+				off=0x190
+			fi
+			for kind in disc cdatfull; do
+				if [ $kind = disc ]; then n=$(reps 1000); else n=$(reps 200); fi
+				bench row=path dev=$dev xchg=$kind path=kernel try=$try reps="$n" -- \
+					lat "$bdf" $kind "$n" && echo "@@BENCH end"
+				for path in med raw; do
+					[ $path = med ] && [ "$has_async" = 0 ] && continue
+					if out=$(./pci_doe_bench_user $path $kind "$bdf" $off "$n"); then
+						echo "@@BENCH begin kernel=$name row=path dev=$dev xchg=$kind path=$path try=$try reps=$n"
+						echo "$out"
+						echo "@@BENCH end"
+					else
+						fail "$path $kind $bdf@$off"
+					fi
+				done
+			done
+		done
 	done
 
-	# throughput, 1-8 mailboxes at once
+	# throughput, 1-8 mailboxes at once; CPU-bound at 0 us: more
+	# exchanges, five tries
 	for lat in 0 1000; do
 		for id in $ids; do echo $lat >"$SIM/f$id/mb0/latency_us"; done
-		for nmb in 1 2 4 8; do
-			list=$(echo "$bdfs" | cut -d' ' -f2-$((nmb + 1)))
-			for mode in sync async; do
-				[ $mode = async ] && [ "$has_async" = 0 ] && continue
-				# CPU-bound at 0 us: more exchanges, three tries
-				if [ $lat = 0 ]; then n=$(reps 2000); else n=$(reps 200); fi
-				for try in 1 2 3; do
-					[ $lat != 0 ] && [ $try != 1 ] && break
+		if [ $lat = 0 ]; then
+			n=$(reps 2000)
+			tries="1 2 3 4 5"
+		else
+			n=$(reps 200)
+			tries="1 2 3"
+		fi
+		for try in $tries; do
+			for nmb in 1 2 4 8; do
+				list=$(echo "$bdfs" | cut -d' ' -f2-$((nmb + 1)))
+				for mode in sync async; do
+					[ $mode = async ] && [ "$has_async" = 0 ] && continue
 					# shellcheck disable=SC2086 # $list: one argument per function
 					bench row=tput lat_us=$lat mailboxes=$nmb mode=$mode try=$try reps="$n" -- \
 						tput $mode "$n" $list && echo "@@BENCH end"
@@ -139,8 +188,8 @@ if [ "$rows" = all ]; then
 	for id in $ids; do echo 0 >"$SIM/f$id/mb0/latency_us"; done
 
 	# enumeration and Discovery of N mailboxes
-	for n in 1 2 4 8 16 32 64 128 256; do
-		for try in 1 2 3; do
+	for try in 1 2 3; do
+		for n in 1 2 4 8 16 32 64 128 256; do
 			if out=$(./pci_doe_bench_user enum $n); then
 				echo "@@BENCH begin kernel=$name row=enum mailboxes=$n try=$try"
 				echo "$out"

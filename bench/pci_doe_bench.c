@@ -15,19 +15,29 @@
  *
  *   lat BDF KIND REPS        REPS exchanges one after the other with
  *                            pci_doe(), after 8 unmeasured ones.  KIND:
- *                              disc    Discovery, index 0 (one dword)
- *                              echoN   N-dword echo (simulator, 7e57:01)
- *                              cdat    CXL Table Access, CDAT header
- *                            Result: "errors E", "cpu WALL_NS IDLE_US
- *                            NR_CPUS" (idle time of all CPUs during the
- *                            measured exchanges, from the tickless idle
- *                            accounting) and "ns S1 S2 ..." (one sample
- *                            per exchange, in order)
- *   idle MS                  sleep MS milliseconds: "cpu WALL_NS IDLE_US
- *                            NR_CPUS", the baseline of the CPU figures
+ *                              disc     Discovery, index 0 (one dword)
+ *                              echoN    N-dword echo (simulator, 7e57:01)
+ *                              cdat     CXL Table Access, CDAT header
+ *                              cdatfull the whole CDAT, entry by entry
+ *                                       from handle 0 until 0xffff (one
+ *                                       sample is the whole table)
+ *                            Result: "errors E", "bytes B" (cdatfull: the
+ *                            table's size), "cpu ..." (see below) and
+ *                            "ns S1 S2 ..." (one sample per exchange or
+ *                            table, in order)
+ *   idle MS                  sleep MS milliseconds: "cpu ...", what the
+ *                            workqueue workers do when nobody exchanges
  *   sleep US REPS            REPS usleep_range(US, US + 1): "cpu ..." and
  *                            "ns ..." as for lat: how late a sleep ends
- *                            and what a wake-up costs on this machine
+ *                            and what a sleep and wake-up costs: the floor
+ *                            of the CPU figures of a waiting exchange
+ *
+ * "cpu WALL_NS SELF_NS WORKERS_NS NWORKERS": the CPU time the scheduler
+ * accounted, during the measured window, to the thread that ran the
+ * command (SELF) and to every workqueue worker (PF_WQ_WORKER: both
+ * libraries run their state machines in work items), NWORKERS of them.
+ * Taken from the threads' own accounting (sum_exec_runtime) rather than
+ * the CPUs' idle time, which TCG makes unreliable.
  *   cfg BDF OFF REPS         REPS config reads of dword OFF: "ns TOTAL"
  *   cfgw BDF OFF REPS        REPS config writes of 0 to dword OFF (pick a
  *                            register where 0 does nothing, e.g. DOE
@@ -46,6 +56,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/completion.h>
+#include <linux/bitfield.h>
 #include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/kthread.h>
@@ -54,9 +65,11 @@
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/pci-doe.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/string.h>
-#include <linux/tick.h>
 #include <linux/uaccess.h>
 
 #ifdef PCI_DOE_MAX_OBJECT_DW
@@ -68,6 +81,10 @@
 #define BENCH_MAX_REPS		100000
 #define BENCH_MAX_MBS		16
 #define BENCH_ECHO_MAX_DW	1024
+/* cdatfull: the largest entry and the most entries of one table */
+#define BENCH_ENTRY_MAX_DW	1024
+#define BENCH_CDAT_MAX_ENTRIES	4097
+#define BENCH_MAX_WORKERS	1024
 #define BENCH_WARMUP		8
 #define BENCH_RESULT_SZ		(BENCH_MAX_REPS * 12 + 256)
 
@@ -104,6 +121,7 @@ struct bench_xchg {
 	u32 *rsp;
 	size_t rsp_sz;
 	size_t expect_sz;	/* 0: any length > 0 */
+	bool full;		/* CXL Table Access: every entry, see bench_cdat() */
 };
 
 static int bench_xchg_init(struct bench_xchg *x, const char *kind)
@@ -115,10 +133,12 @@ static int bench_xchg_init(struct bench_xchg *x, const char *kind)
 		x->vendor = VID_PCI_SIG;
 		x->type = TYPE_DISCOVERY;
 		x->expect_sz = 4;
-	} else if (!strcmp(kind, "cdat")) {
+	} else if (!strcmp(kind, "cdat") || !strcmp(kind, "cdatfull")) {
 		x->vendor = VID_CXL;
 		x->type = TYPE_TABLE_ACCESS;
-		n = 16;		/* header: 1 dword + 4 (CDAT header) */
+		x->full = kind[4] == 'f';
+		/* the header: 1 dword + 4 (CDAT header); a whole entry */
+		n = x->full ? BENCH_ENTRY_MAX_DW : 16;
 	} else if (!strncmp(kind, "echo", 4)) {
 		if (kstrtouint(kind + 4, 10, &n) || !n ||
 		    n > BENCH_ECHO_MAX_DW)
@@ -160,8 +180,38 @@ static bool bench_xchg_ok(const struct bench_xchg *x, int rc)
 	return x->type != TYPE_ECHO || !memcmp(x->req, x->rsp, rc);
 }
 
+/*
+ * The whole CDAT, one Table Access read entry per structure: handle 0 is
+ * the header, each response names the next handle, 0xffff ends the table.
+ * Returns the table's size in bytes or a negative errno (-EIO: a response
+ * shorter than its own entry header, -ELOOP: more entries than a CDAT can
+ * have).
+ */
+static int bench_cdat(struct pci_doe_mb *mb, struct bench_xchg *x)
+{
+	unsigned int handle = 0, entries = 0;
+	int rc, bytes = 0;
+
+	while (handle != 0xffff) {
+		if (++entries > BENCH_CDAT_MAX_ENTRIES)
+			return -ELOOP;
+		x->req[0] = cpu_to_le32(FIELD_PREP(GENMASK(31, 16), handle));
+		rc = pci_doe(mb, x->vendor, x->type, x->req, 4, x->rsp,
+			     x->rsp_sz);
+		if (rc < 0)
+			return rc;
+		if (rc < 8)
+			return -EIO;
+		handle = FIELD_GET(GENMASK(31, 16), le32_to_cpu(x->rsp[0]));
+		bytes += rc - 4;
+	}
+	return bytes;
+}
+
 static int bench_xchg_once(struct pci_doe_mb *mb, struct bench_xchg *x)
 {
+	if (x->full)
+		return bench_cdat(mb, x);
 	return pci_doe(mb, x->vendor, x->type, x->req, x->req_sz,
 		       x->rsp, x->rsp_sz);
 }
@@ -188,40 +238,83 @@ static struct pci_doe_mb *bench_find_mb(struct pci_dev *pdev, u16 vendor,
 	return pci_find_doe_mailbox(pdev, vendor, type);
 }
 
-/* Idle time of all online CPUs, us; 0 when the kernel does not track it */
-static u64 bench_idle_us(void)
-{
-	u64 sum = 0, idle;
-	int cpu;
-
-	for_each_online_cpu(cpu) {
-		idle = get_cpu_idle_time_us(cpu, NULL);
-		if (idle == (u64)-1)
-			return 0;
-		sum += idle;
-	}
-	return sum;
-}
-
-/* A window of time whose CPU use is reported, see bench_cpu_out() */
-struct bench_cpu {
-	u64 wall_ns;
-	u64 idle_us;
+/* A workqueue worker and its runtime when a window began */
+struct bench_worker {
+	pid_t pid;
+	u64 ns;
 };
+
+/*
+ * A window of time whose CPU use is reported, see bench_cpu_out().  One at
+ * a time, under bench_lock.
+ */
+static struct bench_cpu {
+	u64 wall_ns;
+	u64 self_ns;
+	unsigned int nworkers;
+	bool overflow;		/* more workers than fit: not counted */
+	struct bench_worker workers[BENCH_MAX_WORKERS];
+} bench_cpu_win;
+
+/* Runtime of a worker that was there at the start (0 for a new one) */
+static u64 bench_worker_start(const struct bench_cpu *c, pid_t pid)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nworkers; i++)
+		if (c->workers[i].pid == pid)
+			return c->workers[i].ns;
+	return 0;
+}
 
 static void bench_cpu_start(struct bench_cpu *c)
 {
-	c->idle_us = bench_idle_us();
+	struct task_struct *g, *t;
+
+	c->nworkers = 0;
+	c->overflow = false;
+	rcu_read_lock();
+	for_each_process_thread(g, t) {
+		if (!(t->flags & PF_WQ_WORKER))
+			continue;
+		if (c->nworkers == BENCH_MAX_WORKERS) {
+			c->overflow = true;
+			break;
+		}
+		c->workers[c->nworkers].pid = t->pid;
+		c->workers[c->nworkers++].ns = READ_ONCE(t->se.sum_exec_runtime);
+	}
+	rcu_read_unlock();
+	c->self_ns = current->se.sum_exec_runtime;
 	c->wall_ns = ktime_get_ns();
 }
 
-/* "cpu WALL_NS IDLE_US NR_CPUS" of the window that began at bench_cpu_start() */
+/*
+ * "cpu WALL_NS SELF_NS WORKERS_NS NWORKERS" of the window that began at
+ * bench_cpu_start(); a worker that exited within it is not counted.
+ */
 static void bench_cpu_out(const struct bench_cpu *c)
 {
 	u64 wall = ktime_get_ns() - c->wall_ns;
+	u64 self = current->se.sum_exec_runtime - c->self_ns;
+	u64 workers = 0, ns;
+	struct task_struct *g, *t;
+	unsigned int n = 0;
 
-	bench_out("cpu %llu %llu %u\n", wall, bench_idle_us() - c->idle_us,
-		  num_online_cpus());
+	rcu_read_lock();
+	for_each_process_thread(g, t) {
+		if (!(t->flags & PF_WQ_WORKER))
+			continue;
+		ns = READ_ONCE(t->se.sum_exec_runtime);
+		workers += ns - min(ns, bench_worker_start(c, t->pid));
+		n++;
+	}
+	rcu_read_unlock();
+	if (c->overflow)
+		pr_warn("more than %d workqueue workers: CPU not measured\n",
+			BENCH_MAX_WORKERS);
+	bench_out("cpu %llu %llu %llu %u\n", wall, self,
+		  c->overflow ? 0 : workers, n);
 }
 
 static void bench_samples_out(unsigned int errors, const u64 *ns,
@@ -237,13 +330,12 @@ static void bench_samples_out(unsigned int errors, const u64 *ns,
 
 static int bench_lat(const char *bdf, const char *kind, unsigned int reps)
 {
-	struct bench_cpu cpu;
-	struct pci_doe_mb *mb;
+		struct pci_doe_mb *mb;
 	struct pci_dev *pdev;
 	struct bench_xchg x;
 	unsigned int i, errors = 0;
+	int rc, bytes = 0;
 	u64 *ns;
-	int rc;
 
 	if (!reps || reps > BENCH_MAX_REPS)
 		return -EINVAL;
@@ -261,7 +353,7 @@ static int bench_lat(const char *bdf, const char *kind, unsigned int reps)
 	}
 	for (i = 0; i < BENCH_WARMUP; i++)
 		bench_xchg_once(mb, &x);
-	bench_cpu_start(&cpu);
+	bench_cpu_start(&bench_cpu_win);
 	for (i = 0; i < reps; i++) {
 		u64 t0 = ktime_get_ns();
 
@@ -269,9 +361,14 @@ static int bench_lat(const char *bdf, const char *kind, unsigned int reps)
 		ns[i] = ktime_get_ns() - t0;
 		if (!bench_xchg_ok(&x, rc))
 			errors++;
+		else if (!bytes)
+			bytes = rc;
+		else if (x.full && rc != bytes)
+			errors++;	/* the table changed size */
 		cond_resched();
 	}
-	bench_cpu_out(&cpu);
+	bench_cpu_out(&bench_cpu_win);
+	bench_out("bytes %d\n", bytes);
 	bench_samples_out(errors, ns, reps);
 	rc = 0;
 free:
@@ -284,20 +381,17 @@ put:
 
 static int bench_idle(unsigned int ms)
 {
-	struct bench_cpu cpu;
-
 	if (!ms || ms > 60000)
 		return -EINVAL;
-	bench_cpu_start(&cpu);
+	bench_cpu_start(&bench_cpu_win);
 	msleep(ms);
-	bench_cpu_out(&cpu);
+	bench_cpu_out(&bench_cpu_win);
 	return 0;
 }
 
 static int bench_sleep(unsigned int us, unsigned int reps)
 {
-	struct bench_cpu cpu;
-	unsigned int i;
+		unsigned int i;
 	u64 *ns;
 
 	if (!us || us > USEC_PER_SEC || !reps || reps > BENCH_MAX_REPS)
@@ -305,14 +399,14 @@ static int bench_sleep(unsigned int us, unsigned int reps)
 	ns = kvcalloc(reps, sizeof(*ns), GFP_KERNEL);
 	if (!ns)
 		return -ENOMEM;
-	bench_cpu_start(&cpu);
+	bench_cpu_start(&bench_cpu_win);
 	for (i = 0; i < reps; i++) {
 		u64 t0 = ktime_get_ns();
 
 		usleep_range(us, us + 1);
 		ns[i] = ktime_get_ns() - t0;
 	}
-	bench_cpu_out(&cpu);
+	bench_cpu_out(&bench_cpu_win);
 	bench_samples_out(0, ns, reps);
 	kvfree(ns);
 	return 0;

@@ -7,10 +7,12 @@
 # Against each it builds, out of tree, the simulator (lib/pci_doe_sim.c) and
 # the measurement module (bench/pci_doe_bench.c), which uses only
 # pci_find_doe_mailbox() and pci_doe() except for the rows that only ours
-# has (async API, claims).  Each kernel boots in the same QEMU machine (the
-# direct CXL topology of "make run": cxl-type3 at 0d:00.0) and runs
-# bench/guest.sh; ours boots twice more, with pci_doe.policy=relaxed and
-# =strict, for the config-write row.  bench/report.py turns the console
+# has (async API, claims), and, static, bench/pci_doe_bench_user.c for the
+# rows measured from userspace (sysfs config, the char device).  Each
+# kernel boots in the same QEMU machine (the direct CXL topology of "make
+# run": cxl-type3 at 0d:00.0) and runs bench/guest.sh, every row in tries;
+# ours boots once more, with pci_doe.policy=relaxed, for the config-write
+# row.  bench/report.py turns the console
 # logs into build/bench/results.{csv,json}, build/bench/latency.png and the
 # table, which is printed and saved as build/bench/table.txt.
 #
@@ -58,8 +60,12 @@ build_kernel ours "$SRC"
 
 # The guest: busybox and /init only; the rest comes in /extra per boot
 "$HARNESS_ROOT/scripts/initramfs.sh" --minimal "$BB/initramfs.cpio.gz"
-gcc -static -O2 -Wall -Wextra -Werror -o "$BB/pci_doe_bench_user" \
-	"$HARNESS_ROOT/bench/pci_doe_bench_user.c"
+# with the selftests' raw requester, and our uapi header for the take ioctl
+# (against stock the char device is missing and the take is skipped)
+gcc -static -O2 -Wall -Wextra -Werror -I"$HARNESS_ROOT/include/uapi" \
+	-I"$HARNESS_ROOT/tools/testing/selftests/pci_doe" -o "$BB/pci_doe_bench_user" \
+	"$HARNESS_ROOT/bench/pci_doe_bench_user.c" \
+	"$HARNESS_ROOT/tools/testing/selftests/pci_doe/doe_user.c"
 
 # boot NAME KERNEL ROWS [APPEND]: run bench/guest.sh on build/bench/KERNEL
 boot() {
