@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -701,4 +702,130 @@ int doe_ctl_witness_check(struct doe_ctl_witness *w, char *why, size_t len)
 				pos ? ", " : "", got.other - w->start.other,
 				w->want.other - w->start.other);
 	return pos ? -EIO : 0;
+}
+
+ssize_t doe_ctl_read_all(const char *path, uint8_t **buf)
+{
+	size_t size = 0, cap = 4096;
+	uint8_t *b = malloc(cap), *nb;
+	ssize_t n;
+	int fd;
+
+	if (!b)
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		free(b);
+		return -errno;
+	}
+	while ((n = read(fd, b + size, cap - size)) > 0) {
+		size += n;
+		if (size < cap)
+			continue;
+		cap *= 2;
+		nb = realloc(b, cap);
+		if (!nb) {
+			n = -1;
+			errno = ENOMEM;
+			break;
+		}
+		b = nb;
+	}
+	n = n < 0 ? -errno : (ssize_t)size;
+	close(fd);
+	if (n <= 0)
+		free(b);
+	else
+		*buf = b;
+	return n;
+}
+
+int doe_ctl_class_count(const char *bdf)
+{
+	char pat[128];
+	glob_t g;
+	int n;
+
+	snprintf(pat, sizeof(pat), DOE_CTL_CLASS_DIR "/%s-doe*", bdf);
+	if (glob(pat, 0, NULL, &g))
+		return 0;
+	n = g.gl_pathc;
+	globfree(&g);
+	return n;
+}
+
+int doe_ctl_wait_class(const char *bdf, int want, int ms)
+{
+	long long end = doe_ctl_now_ms() + ms;
+
+	while (doe_ctl_class_count(bdf) != want) {
+		if (doe_ctl_now_ms() > end)
+			return -ETIMEDOUT;
+		usleep(2000);
+	}
+	return 0;
+}
+
+/* DDDD:BB:DD.F, the name of a PCI function in sysfs */
+static int doe_ctl_is_bdf(const char *s)
+{
+	unsigned int dom, bus, dev, fn;
+	char c;
+
+	return sscanf(s, "%x:%x:%x.%x%c", &dom, &bus, &dev, &fn, &c) == 4 &&
+	       strchr(s, ':') != strrchr(s, ':');
+}
+
+int doe_ctl_port_bdf(const char *port_dir, char *bdf, size_t len)
+{
+	char path[PATH_MAX + 8], real[PATH_MAX], probe[PATH_MAX + 32], *slash;
+
+	snprintf(path, sizeof(path), "%s/uport", port_dir);
+	if (!realpath(path, real))
+		return -errno;
+	while ((slash = strrchr(real, '/')) && slash != real) {
+		snprintf(probe, sizeof(probe), "/sys/bus/pci/devices/%s",
+			 slash + 1);
+		if (doe_ctl_is_bdf(slash + 1) && !access(probe, F_OK)) {
+			snprintf(bdf, len, "%s", slash + 1);
+			return 0;
+		}
+		*slash = '\0';
+	}
+	return -ENODEV;
+}
+
+int doe_ctl_kernel_cdat(const char *bdf, uint8_t **data, size_t *len,
+			char *path, size_t plen)
+{
+	static const char * const pats[] = {
+		"/sys/bus/cxl/devices/endpoint*/CDAT",
+		"/sys/bus/cxl/devices/port*/CDAT",
+	};
+	char dir[PATH_MAX], pbdf[64];
+	int ret = -ENOENT;
+	size_t p, i;
+	ssize_t n;
+
+	for (p = 0; p < sizeof(pats) / sizeof(pats[0]) && ret; p++) {
+		glob_t g;
+
+		if (glob(pats[p], 0, NULL, &g))
+			continue;
+		for (i = 0; i < g.gl_pathc && ret; i++) {
+			snprintf(dir, sizeof(dir), "%s", g.gl_pathv[i]);
+			*strrchr(dir, '/') = '\0';
+			if (doe_ctl_port_bdf(dir, pbdf, sizeof(pbdf)) ||
+			    strcmp(pbdf, bdf))
+				continue;
+			n = doe_ctl_read_all(g.gl_pathv[i], data);
+			if (n <= 0)
+				continue;
+			*len = n;
+			snprintf(path, plen, "%s", g.gl_pathv[i]);
+			ret = 0;
+		}
+		globfree(&g);
+	}
+	return ret;
 }

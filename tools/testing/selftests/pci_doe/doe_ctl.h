@@ -239,4 +239,29 @@ int doe_ctl_witness_check(struct doe_ctl_witness *w, char *why, size_t len);
 		       __w->mb->bdf, __w->mb->cap, ##__VA_ARGS__, __why);	\
 } while (0)
 
+/* ---- sysfs files, class devices and the CXL driver's CDATs ---- */
+
+/* A whole (binary) file, malloc()ed in *@buf; its size, or -errno */
+ssize_t doe_ctl_read_all(const char *path, uint8_t **buf);
+
+/* How many class devices @bdf has (/sys/class/pci_doe/<bdf>-doe*) */
+int doe_ctl_class_count(const char *bdf);
+/* Wait up to @ms until @bdf has @want class devices; 0 or -ETIMEDOUT */
+int doe_ctl_wait_class(const char *bdf, int want, int ms);
+
+/*
+ * The PCI function behind the CXL port at @port_dir: its "uport" is the
+ * function itself (a switch upstream port) or a device below it (an
+ * endpoint's memdev).  -ENODEV: no PCI function on the way.
+ */
+int doe_ctl_port_bdf(const char *port_dir, char *bdf, size_t len);
+
+/*
+ * The CDAT the CXL driver read from @bdf (an endpoint or port CDAT file
+ * of /sys/bus/cxl/devices whose port leads to @bdf), malloc()ed in *@data,
+ * its size in *@len and its path in @path.  -ENOENT: none, or empty.
+ */
+int doe_ctl_kernel_cdat(const char *bdf, uint8_t **data, size_t *len,
+			char *path, size_t plen);
+
 #endif /* DOE_CTL_H */

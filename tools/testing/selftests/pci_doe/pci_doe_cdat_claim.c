@@ -26,9 +26,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
+#include <limits.h>
 #include <pthread.h>
-#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +39,6 @@
 #include "doe_ctl.h"
 
 #define CXL_PCI_DRIVER	"/sys/bus/pci/drivers/cxl_pci"
-#define ENDPOINT_CDATS	"/sys/bus/cxl/devices/endpoint*/CDAT"
 #define CDAT_MAX	65536
 /* Rebinds to try for a write refused during the claim */
 #define TRIES		24
@@ -75,38 +73,19 @@ static void *hammer_fn(void *arg)
 }
 
 /* The one endpoint CDAT; its length, 0 if there is none, -1 if several */
-/* The CDAT of the endpoint whose memdev is a child of PCI function @bdf */
+/* The CDAT the CXL driver read from @bdf, at most @len bytes; 0 if none */
 static ssize_t endpoint_cdat(const char *bdf, unsigned char *buf, size_t len)
 {
-	char path[PATH_MAX], real[PATH_MAX], *slash;
-	ssize_t n = 0;
-	glob_t g;
-	size_t i;
-	int fd;
+	char path[PATH_MAX];
+	uint8_t *data;
+	size_t n;
 
-	if (glob(ENDPOINT_CDATS, 0, NULL, &g))
+	if (doe_ctl_kernel_cdat(bdf, &data, &n, path, sizeof(path)))
 		return 0;
-	for (i = 0; i < g.gl_pathc; i++) {
-		snprintf(path, sizeof(path), "%s", g.gl_pathv[i]);
-		slash = strrchr(path, '/');
-		snprintf(slash, sizeof(path) - (slash - path), "/uport");
-		/* .../<bdf>/memN */
-		if (!realpath(path, real))
-			continue;
-		slash = strrchr(real, '/');
-		if (!slash || slash - real < (ptrdiff_t)strlen(bdf) + 1 ||
-		    strncmp(slash - strlen(bdf), bdf, strlen(bdf)))
-			continue;
-		fd = open(g.gl_pathv[i], O_RDONLY);
-		if (fd < 0)
-			break;
-		n = read(fd, buf, len);
-		close(fd);
-		if (n < 0)
-			n = 0;
-		break;
-	}
-	globfree(&g);
+	if (n > len)
+		n = len;
+	memcpy(buf, data, n);
+	free(data);
 	return n;
 }
 

@@ -100,34 +100,6 @@ FIXTURE(class) {
 	char helper[256];	/* what it held before */
 };
 
-/* How many class devices @bdf has */
-static int class_count(const char *bdf)
-{
-	char pat[128];
-	glob_t g;
-	int n;
-
-	snprintf(pat, sizeof(pat), DOE_CTL_CLASS_DIR "/%s-doe*", bdf);
-	if (glob(pat, 0, NULL, &g))
-		return 0;
-	n = g.gl_pathc;
-	globfree(&g);
-	return n;
-}
-
-/* Wait until @bdf has @want class devices; 0 or -ETIMEDOUT */
-static int wait_class(const char *bdf, int want)
-{
-	long long end = doe_ctl_now_ms() + WAIT_MS;
-
-	while (class_count(bdf) != want) {
-		if (doe_ctl_now_ms() > end)
-			return -ETIMEDOUT;
-		usleep(2000);
-	}
-	return 0;
-}
-
 static int exists(const char *path)
 {
 	struct stat st;
@@ -159,7 +131,7 @@ FIXTURE_SETUP(class)
 					     self->sim_bdf,
 					     sizeof(self->sim_bdf)));
 		/* the tests check the count themselves */
-		wait_class(self->sim_bdf, SIM_MBS);
+		doe_ctl_wait_class(self->sim_bdf, SIM_MBS, WAIT_MS);
 	}
 }
 
@@ -369,7 +341,7 @@ TEST_F_TIMEOUT(class, devices_match_config, 60)
 	TH_LOG("%d DOE capabilities in config space, %d class devices",
 	       caps_total, class_total);
 	if (self->sim_id >= 0)
-		EXPECT_EQ(SIM_MBS, class_count(self->sim_bdf));
+		EXPECT_EQ(SIM_MBS, doe_ctl_class_count(self->sim_bdf));
 	if (!caps_total && !class_total && _metadata->exit_code != KSFT_FAIL)
 		SKIP(return, "no DOE mailbox in this system");
 }
@@ -741,7 +713,7 @@ static int victim_rescan(const struct victim *v)
 	snprintf(path, sizeof(path), PCI_DEVICES "/%s", v->bdf);
 	ret = wait_path(path, 1, WAIT_MS);
 	if (!ret)
-		ret = wait_class(v->bdf, v->nr);
+		ret = doe_ctl_wait_class(v->bdf, v->nr, WAIT_MS);
 	/* The CXL drivers probe asynchronously; let them finish */
 	while (!ret && !v->sim && count_glob(ENDPOINT_CDATS) < v->cdats)
 		if (doe_ctl_now_ms() > end)
@@ -1071,9 +1043,9 @@ TEST_F_TIMEOUT(class, sim_churn, 120)
 		nr = 1 + round % 4;
 		ASSERT_EQ(0, doe_ctl_sim_add(nr, &self->churn_id, bdf,
 					     sizeof(bdf)));
-		EXPECT_EQ(0, wait_class(bdf, nr))
+		EXPECT_EQ(0, doe_ctl_wait_class(bdf, nr, WAIT_MS))
 			TH_LOG("round %d: %s: %d of %d class devices", round,
-			       bdf, class_count(bdf), nr);
+			       bdf, doe_ctl_class_count(bdf), nr);
 		n = function_mbs(bdf, mbs, DOE_CTL_MAX_MBS);
 		ASSERT_EQ(nr, n);
 		for (k = 0; k < n; k++) {
@@ -1096,9 +1068,9 @@ TEST_F_TIMEOUT(class, sim_churn, 120)
 
 		ASSERT_EQ(0, doe_ctl_sim_del(self->churn_id));
 		self->churn_id = -1;
-		EXPECT_EQ(0, wait_class(bdf, 0))
+		EXPECT_EQ(0, doe_ctl_wait_class(bdf, 0, WAIT_MS))
 			TH_LOG("round %d: %s: %d class devices left", round,
-			       bdf, class_count(bdf));
+			       bdf, doe_ctl_class_count(bdf));
 		for (k = 0; k < n; k++)
 			expect_gone(_metadata, &mbs[k]);
 		expect_dead(_metadata, fd, "a file of a deleted mailbox");

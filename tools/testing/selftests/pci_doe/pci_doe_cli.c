@@ -79,7 +79,6 @@
 #include "doe_ctl.h"
 
 #define PCI_DEVICES		"/sys/bus/pci/devices"
-#define CXL_DEVICES		"/sys/bus/cxl/devices"
 #define MAX_MBS			DOE_CTL_MAX_MBS
 #define SIM_MBS			2
 
@@ -597,27 +596,6 @@ static void put_le32(__u8 *p, __u32 v)
 	p[3] = v >> 24;
 }
 
-static int wait_class(const char *bdf, int want)
-{
-	long long end = doe_ctl_now_ms() + WAIT_MS;
-	char pat[128];
-	glob_t g;
-	int n;
-
-	snprintf(pat, sizeof(pat), DOE_CTL_CLASS_DIR "/%s-doe*", bdf);
-	for (;;) {
-		n = 0;
-		if (!glob(pat, 0, NULL, &g)) {
-			n = g.gl_pathc;
-			globfree(&g);
-		}
-		if (n == want)
-			return 0;
-		if (doe_ctl_now_ms() > end)
-			return -ETIMEDOUT;
-		usleep(2000);
-	}
-}
 
 FIXTURE_SETUP(cli)
 {
@@ -635,7 +613,7 @@ FIXTURE_SETUP(cli)
 	if (doe_ctl_sim_present()) {
 		ASSERT_EQ(0, doe_ctl_sim_add(SIM_MBS, &x->sim_id, x->sim_bdf,
 					     sizeof(x->sim_bdf)));
-		ASSERT_EQ(0, wait_class(x->sim_bdf, SIM_MBS));
+		ASSERT_EQ(0, doe_ctl_wait_class(x->sim_bdf, SIM_MBS, WAIT_MS));
 	}
 	x->n = doe_ctl_mailboxes(x->mbs, MAX_MBS);
 	if (!x->n)
@@ -808,98 +786,6 @@ TEST_F(cli, discover_matches)
 
 /* ---- doe cdat ---- */
 
-/*
- * The PCI function behind a CXL port: its "uport" is the PCI function itself
- * (switch upstream port) or a device below it (an endpoint's memdev).
- */
-static int port_pci_bdf(const char *port_dir, char *bdf, size_t len)
-{
-	char path[PATH_MAX + 8], real[PATH_MAX], probe[PATH_MAX];
-	char *slash;
-
-	snprintf(path, sizeof(path), "%s/uport", port_dir);
-	if (!realpath(path, real))
-		return -errno;
-	while ((slash = strrchr(real, '/')) && slash != real) {
-		snprintf(probe, sizeof(probe), PCI_DEVICES "/%s", slash + 1);
-		if (strlen(slash + 1) >= 12 && exists(probe)) {
-			snprintf(bdf, len, "%s", slash + 1);
-			return 0;
-		}
-		*slash = '\0';
-	}
-	return -ENODEV;
-}
-
-static ssize_t read_all(const char *path, __u8 **buf)
-{
-	size_t size = 0, cap = 4096;
-	__u8 *b = malloc(cap), *nb;
-	ssize_t n;
-	int fd;
-
-	if (!b)
-		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		free(b);
-		return -errno;
-	}
-	while ((n = read(fd, b + size, cap - size)) > 0) {
-		size += n;
-		if (size < cap)
-			continue;
-		nb = realloc(b, cap *= 2);
-		if (!nb) {
-			n = -1;
-			errno = ENOMEM;
-			break;
-		}
-		b = nb;
-	}
-	n = n < 0 ? -errno : (ssize_t)size;
-	close(fd);
-	if (n <= 0)
-		free(b);
-	else
-		*buf = b;
-	return n;
-}
-
-/* The CDAT the CXL driver read from @bdf (endpoint or port); -ENOENT */
-static int kernel_cdat(const char *bdf, __u8 **data, size_t *len,
-		       char *where, size_t wlen)
-{
-	static const char * const pats[] = {
-		CXL_DEVICES "/endpoint*/CDAT", CXL_DEVICES "/port*/CDAT",
-	};
-	char dir[PATH_MAX], pbdf[64];
-	int ret = -ENOENT;
-	size_t p, i;
-	ssize_t n;
-
-	for (p = 0; p < ARRAY_SIZE(pats) && ret; p++) {
-		glob_t g;
-
-		if (glob(pats[p], 0, NULL, &g))
-			continue;
-		for (i = 0; i < g.gl_pathc && ret; i++) {
-			snprintf(dir, sizeof(dir), "%s", g.gl_pathv[i]);
-			*strrchr(dir, '/') = '\0';
-			if (port_pci_bdf(dir, pbdf, sizeof(pbdf)) ||
-			    strcmp(pbdf, bdf))
-				continue;
-			n = read_all(g.gl_pathv[i], data);
-			if (n <= 0)
-				continue;
-			*len = n;
-			snprintf(where, wlen, "%s", g.gl_pathv[i]);
-			ret = 0;
-		}
-		globfree(&g);
-	}
-	return ret;
-}
 
 /* The CDAT read by root from the taken mailbox, through config space */
 static int raw_cdat(const struct doe_ctl_mb *mb, __u8 **table, size_t *len)
@@ -954,7 +840,7 @@ static void cdat_one(struct __test_metadata *_metadata, const struct cli *x,
 
 	sel_of(mb, sel, sizeof(sel));
 	if (mb->sim_id >= 0 ||
-	    kernel_cdat(mb->bdf, &want, &wlen, where, sizeof(where))) {
+	    doe_ctl_kernel_cdat(mb->bdf, &want, &wlen, where, sizeof(where))) {
 		ret = raw_cdat(mb, &want, &wlen);
 		if (ret == -EPERM && take_refused(x, mb)) {
 			TH_LOG("%s: not compared: no TAKE (policy locked)",
@@ -1728,7 +1614,7 @@ TEST_F_TIMEOUT(cli, removed_device, 60)
 	run_free(&r);
 
 	/* Gone: "No such device" again, from sysfs this time */
-	ASSERT_EQ(0, wait_class(mb->bdf, 0));
+	ASSERT_EQ(0, doe_ctl_wait_class(mb->bdf, 0, WAIT_MS));
 	doe(&r, "discover", sel, NULL);
 	EXPECT_NE(0, r.status);
 	EXPECT_NE(NULL, strstr(r.err, "No such device")) TH_LOG("%s", r.err);
@@ -1787,7 +1673,7 @@ static int read_pcap(struct __test_metadata *_metadata, const char *file,
 	ssize_t len;
 	int n = 0;
 
-	len = read_all(file, &d);
+	len = doe_ctl_read_all(file, &d);
 	if (len < 24) {
 		TH_LOG("%s: %zd bytes", file, len);
 		if (len > 0)

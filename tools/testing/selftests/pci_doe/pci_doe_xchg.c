@@ -47,7 +47,6 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <limits.h>
 #include <linux/types.h>
 #include <poll.h>
@@ -66,7 +65,6 @@
 #include "doe_ctl.h"
 
 #define PCI_DEVICES		"/sys/bus/pci/devices"
-#define CXL_DEVICES		"/sys/bus/cxl/devices"
 #define USER_PROTS_PARAM	"/sys/module/pci_doe/parameters/user_protocols"
 #define LOCKDOWN_FILE		"/sys/kernel/security/lockdown"
 #define MAX_MBS			DOE_CTL_MAX_MBS
@@ -188,34 +186,6 @@ static int wait_path(const char *path, int present)
 	long long end = doe_ctl_now_ms() + WAIT_MS;
 
 	while (!exists(path) != !present) {
-		if (doe_ctl_now_ms() > end)
-			return -ETIMEDOUT;
-		usleep(2000);
-	}
-	return 0;
-}
-
-/* How many class devices @bdf has */
-static int class_count(const char *bdf)
-{
-	char pat[128];
-	glob_t g;
-	int n;
-
-	snprintf(pat, sizeof(pat), DOE_CTL_CLASS_DIR "/%s-doe*", bdf);
-	if (glob(pat, 0, NULL, &g))
-		return 0;
-	n = g.gl_pathc;
-	globfree(&g);
-	return n;
-}
-
-/* Wait until @bdf has @want class devices; 0 or -ETIMEDOUT */
-static int wait_class(const char *bdf, int want)
-{
-	long long end = doe_ctl_now_ms() + WAIT_MS;
-
-	while (class_count(bdf) != want) {
 		if (doe_ctl_now_ms() > end)
 			return -ETIMEDOUT;
 		usleep(2000);
@@ -713,7 +683,7 @@ static int sim_remove(struct xchg *self)
 		return ret;
 	snprintf(path, sizeof(path), PCI_DEVICES "/%s", self->sim_bdf);
 	ret = wait_path(path, 0);
-	return ret ? ret : wait_class(self->sim_bdf, 0);
+	return ret ? ret : doe_ctl_wait_class(self->sim_bdf, 0, WAIT_MS);
 }
 
 /* The simulator's rescan brings it back; the mailboxes are read again */
@@ -728,7 +698,7 @@ static int sim_rescan(struct xchg *self)
 	snprintf(path, sizeof(path), PCI_DEVICES "/%s", self->sim_bdf);
 	ret = wait_path(path, 1);
 	if (!ret)
-		ret = wait_class(self->sim_bdf, SIM_MBS);
+		ret = doe_ctl_wait_class(self->sim_bdf, SIM_MBS, WAIT_MS);
 	return ret ? ret : load_mailboxes(self);
 }
 
@@ -750,9 +720,9 @@ FIXTURE_SETUP(xchg)
 		ASSERT_EQ(0, doe_ctl_sim_add(SIM_MBS, &x->sim_id,
 					     x->sim_bdf,
 					     sizeof(x->sim_bdf)));
-		ASSERT_EQ(0, wait_class(x->sim_bdf, SIM_MBS))
+		ASSERT_EQ(0, doe_ctl_wait_class(x->sim_bdf, SIM_MBS, WAIT_MS))
 			TH_LOG("%s: %d of %d class devices", x->sim_bdf,
-			       class_count(x->sim_bdf), SIM_MBS);
+			       doe_ctl_class_count(x->sim_bdf), SIM_MBS);
 	}
 	ASSERT_EQ(0, load_mailboxes(x));
 	if (!x->n)
@@ -845,110 +815,6 @@ TEST_F(xchg, discovery_matches)
 
 /* ---- 2. CDAT ---- */
 
-static int is_bdf(const char *s)
-{
-	unsigned int dom, bus, dev, fn;
-	char end;
-
-	return strlen(s) == 12 &&
-	       sscanf(s, "%4x:%2x:%2x.%1x%c", &dom, &bus, &dev, &fn, &end) == 4;
-}
-
-/*
- * The PCI function behind a CXL port: its "uport" is the PCI function itself
- * (switch upstream port) or a device below it (an endpoint's memdev).
- */
-static int port_pci_bdf(const char *port_dir, char *bdf, size_t len)
-{
-	char path[PATH_MAX + 8], real[PATH_MAX], probe[PATH_MAX], *slash;
-
-	snprintf(path, sizeof(path), "%s/uport", port_dir);
-	if (!realpath(path, real))
-		return -errno;
-	while ((slash = strrchr(real, '/')) && slash != real) {
-		snprintf(probe, sizeof(probe), PCI_DEVICES "/%s", slash + 1);
-		if (is_bdf(slash + 1) && exists(probe)) {
-			snprintf(bdf, len, "%s", slash + 1);
-			return 0;
-		}
-		*slash = '\0';
-	}
-	return -ENODEV;
-}
-
-/* A whole (binary) sysfs file, malloc()ed; its size or -errno */
-static ssize_t read_all(const char *path, __u8 **buf)
-{
-	size_t size = 0, cap = 4096;
-	__u8 *b = malloc(cap), *nb;
-	ssize_t n;
-	int fd;
-
-	if (!b)
-		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		free(b);
-		return -errno;
-	}
-	while ((n = read(fd, b + size, cap - size)) > 0) {
-		size += n;
-		if (size < cap)
-			continue;
-		cap *= 2;
-		nb = realloc(b, cap);
-		if (!nb) {
-			n = -1;
-			errno = ENOMEM;
-			break;
-		}
-		b = nb;
-	}
-	n = n < 0 ? -errno : (ssize_t)size;
-	close(fd);
-	if (n <= 0)
-		free(b);
-	else
-		*buf = b;
-	return n;
-}
-
-/* The CDAT the CXL driver read from @bdf, and the port that shows it */
-static int kernel_cdat(const char *bdf, __u8 **data, size_t *len,
-		       char *port, size_t plen)
-{
-	static const char * const pats[] = {
-		CXL_DEVICES "/endpoint*/CDAT", CXL_DEVICES "/port*/CDAT",
-	};
-	char dir[PATH_MAX], pbdf[32];
-	unsigned int p;
-	int ret = -ENOENT;
-	size_t i;
-	ssize_t n;
-
-	for (p = 0; p < ARRAY_SIZE(pats) && ret; p++) {
-		glob_t g;
-
-		if (glob(pats[p], 0, NULL, &g))
-			continue;
-		for (i = 0; i < g.gl_pathc && ret; i++) {
-			snprintf(dir, sizeof(dir), "%s", g.gl_pathv[i]);
-			*strrchr(dir, '/') = '\0';
-			if (port_pci_bdf(dir, pbdf, sizeof(pbdf)) ||
-			    strcmp(pbdf, bdf))
-				continue;
-			n = read_all(g.gl_pathv[i], data);
-			if (n <= 0)
-				continue;
-			*len = n;
-			snprintf(port, plen, "%s", strrchr(dir, '/') + 1);
-			ret = 0;
-		}
-		globfree(&g);
-	}
-	return ret;
-}
-
 /* The CDAT read by root from the taken mailbox, through config space */
 static int raw_cdat(const struct xmb *m, __u8 **table, size_t *len)
 {
@@ -974,7 +840,7 @@ static void cdat_one(struct __test_metadata *_metadata,
 {
 	__u8 *got = NULL, *want = NULL;
 	size_t len = 0, wlen = 0, j;
-	char port[64], source[128];
+	char path[PATH_MAX], source[PATH_MAX + 32];
 	int fd, ret, entries;
 	long ue0, ex0;
 
@@ -990,9 +856,8 @@ static void cdat_one(struct __test_metadata *_metadata,
 	EXPECT_EQ(ex0 + entries, stat_of(m, "exchanges"));
 
 	if (!is_sim(m) &&
-	    !kernel_cdat(m->c.bdf, &want, &wlen, port, sizeof(port))) {
-		snprintf(source, sizeof(source), "the CXL driver's (%s/%s/CDAT)",
-			 CXL_DEVICES, port);
+	    !doe_ctl_kernel_cdat(m->c.bdf, &want, &wlen, path, sizeof(path))) {
+		snprintf(source, sizeof(source), "the CXL driver's (%s)", path);
 	} else {
 		ret = raw_cdat(m, &want, &wlen);
 		if (ret == -EPERM && !strcmp(self->policy, "locked") &&
