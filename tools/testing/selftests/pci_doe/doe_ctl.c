@@ -807,7 +807,7 @@ int doe_ctl_kernel_cdat(const char *bdf, uint8_t **data, size_t *len,
 	size_t p, i;
 	ssize_t n;
 
-	for (p = 0; p < sizeof(pats) / sizeof(pats[0]) && ret; p++) {
+	for (p = 0; p < ARRAY_SIZE(pats) && ret; p++) {
 		glob_t g;
 
 		if (glob(pats[p], 0, NULL, &g))

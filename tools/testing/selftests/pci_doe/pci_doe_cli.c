@@ -596,7 +596,6 @@ static void put_le32(__u8 *p, __u32 v)
 	p[3] = v >> 24;
 }
 
-
 FIXTURE_SETUP(cli)
 {
 	struct cli *x = &self->x;
@@ -785,7 +784,6 @@ TEST_F(cli, discover_matches)
 }
 
 /* ---- doe cdat ---- */
-
 
 /* The CDAT read by root from the taken mailbox, through config space */
 static int raw_cdat(const struct doe_ctl_mb *mb, __u8 **table, size_t *len)
