@@ -31,13 +31,6 @@
  *                            "ns ..." as for lat: how late a sleep ends
  *                            and what a sleep and wake-up costs: the floor
  *                            of the CPU figures of a waiting exchange
- *
- * "cpu WALL_NS SELF_NS WORKERS_NS NWORKERS": the CPU time the scheduler
- * accounted, during the measured window, to the thread that ran the
- * command (SELF) and to every workqueue worker (PF_WQ_WORKER: both
- * libraries run their state machines in work items), NWORKERS of them.
- * Taken from the threads' own accounting (sum_exec_runtime) rather than
- * the CPUs' idle time, which TCG makes unreliable.
  *   cfg BDF OFF REPS         REPS config reads of dword OFF: "ns TOTAL"
  *   cfgw BDF OFF REPS        REPS config writes of 0 to dword OFF (pick a
  *                            register where 0 does nothing, e.g. DOE
@@ -50,13 +43,20 @@
  *   claim BDF / release BDF  (ours) hold a kernel claim on the mailbox
  *   async                    "1" when built against ours, else "0"
  *
+ * "cpu WALL_NS SELF_NS WORKERS_NS NWORKERS": the CPU time the scheduler
+ * accounted, during the measured window, to the thread that ran the
+ * command (SELF) and to every workqueue worker (PF_WQ_WORKER: both
+ * libraries run their state machines in work items), NWORKERS of them.
+ * Taken from the threads' own accounting (sum_exec_runtime) rather than
+ * the CPUs' idle time, which TCG makes unreliable.
+ *
  * Locking: bench_lock serialises commands and the result buffer.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/completion.h>
 #include <linux/bitfield.h>
+#include <linux/completion.h>
 #include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/kthread.h>

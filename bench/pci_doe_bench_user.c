@@ -262,12 +262,13 @@ static int do_user(int med, const char *kind, const char *bdf, long off,
 		rc = cdat ? user_cdat(&u, rsp) :
 		     user_xchg(&u, DOE_USER_VID_PCISIG, DOE_USER_TYPE_DISCOVERY,
 			       0, rsp, ENTRY_MAX);
+		t0 = now_ns() - t0;
 		if (i < WARMUP)
 			continue;
+		ns[i - WARMUP] = t0;
 		/* Discovery: the payload, as pci_doe() counts it */
-		if (!cdat && rc > 8)
-			rc -= 8;
-		ns[i - WARMUP] = now_ns() - t0;
+		if (!cdat)
+			rc = rc > 8 ? rc - 8 : -EIO;
 		if (rc <= 0 || (bytes && rc != bytes))
 			errors++;
 		else
