@@ -139,7 +139,8 @@ void doe_user_close(struct doe_user_mb *mb);
 
 /*
  * The Device Serial Number of @bdf (extended capability 0x0003, list walk
- * bounded by the number of headers that fit) in *@sn.  -ENOENT: the function has none.
+ * bounded by the number of headers that fit) in *@sn.  -ENOENT: the
+ * function has none.
  */
 int doe_user_serial(const char *bdf, uint64_t *sn);
 
