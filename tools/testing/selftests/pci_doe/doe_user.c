@@ -457,3 +457,48 @@ enum doe_user_table doe_user_harness_table(const char *bdf)
 		return DOE_USER_TABLE_NONE;
 	return sn - DOE_USER_TABLE_SN;
 }
+
+int doe_user_read_cdat_at(const char *bdf, uint16_t cap, uint8_t **table,
+			  size_t *len)
+{
+	struct doe_user_mb mb;
+	int fd, ret;
+
+	fd = doe_user_open(bdf, 1);
+	if (fd < 0)
+		return fd;
+	ret = doe_user_mb_init(&mb, fd, bdf, cap);
+	if (!ret)
+		ret = doe_user_take(&mb);
+	if (!ret) {
+		ret = doe_user_read_cdat(&mb, table, len);
+		doe_user_give(&mb);
+	}
+	close(fd);
+	return ret;
+}
+
+int doe_user_cmdline(const char *key, char *val, size_t len)
+{
+	char buf[4096], *tok, *save = NULL;
+	size_t klen = strlen(key);
+	ssize_t n;
+	int fd;
+
+	fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	for (tok = strtok_r(buf, " \t\n", &save); tok;
+	     tok = strtok_r(NULL, " \t\n", &save)) {
+		if (!strncmp(tok, key, klen) && tok[klen] == '=') {
+			snprintf(val, len, "%s", tok + klen + 1);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}

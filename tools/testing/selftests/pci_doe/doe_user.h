@@ -128,6 +128,13 @@ int doe_user_has(const struct doe_user_prot *prots, int n, uint16_t vid,
 int doe_user_read_cdat(struct doe_user_mb *mb, uint8_t **table, size_t *len);
 
 /*
+ * The whole CDAT of the mailbox at @cap of @bdf, read as doe_user_read_cdat()
+ * does with the mailbox taken (doe_user_take()) and given back after.
+ */
+int doe_user_read_cdat_at(const char *bdf, uint16_t cap, uint8_t **table,
+			  size_t *len);
+
+/*
  * Find the first mailbox of @bdf that lists @vid:@type in Discovery and open
  * it (read-write) into @mb, taken with doe_user_take() when the kernel
  * supports that.  -ENOENT if there is none.
@@ -161,6 +168,12 @@ enum doe_user_table {
 
 /* Which of those tables @bdf serves; DOE_USER_TABLE_NONE for other devices */
 enum doe_user_table doe_user_harness_table(const char *bdf);
+
+/*
+ * The value of parameter @key ("harness.topo") on the kernel command line
+ * (/proc/cmdline) in @val; -ENOENT if it is not there.
+ */
+int doe_user_cmdline(const char *key, char *val, size_t len);
 
 /* Write string @s to the file at @path (sysfs, debugfs); 0 or -errno. */
 int doe_user_write_file(const char *path, const char *s);

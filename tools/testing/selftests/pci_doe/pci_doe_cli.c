@@ -785,26 +785,6 @@ TEST_F(cli, discover_matches)
 
 /* ---- doe cdat ---- */
 
-/* The CDAT read by root from the taken mailbox, through config space */
-static int raw_cdat(const struct doe_ctl_mb *mb, __u8 **table, size_t *len)
-{
-	struct doe_user_mb umb;
-	int fd, ret;
-
-	fd = doe_user_open(mb->bdf, 1);
-	if (fd < 0)
-		return fd;
-	ret = doe_user_mb_init(&umb, fd, mb->bdf, mb->cap);
-	if (!ret)
-		ret = doe_user_take(&umb);
-	if (!ret) {
-		ret = doe_user_read_cdat(&umb, table, len);
-		doe_user_give(&umb);
-	}
-	close(fd);
-	return ret;
-}
-
 /* The bytes of "doe cdat --raw": hex pairs; how many */
 static size_t parse_hexdump(const char *s, __u8 *out, size_t max)
 {
@@ -839,7 +819,7 @@ static void cdat_one(struct __test_metadata *_metadata, const struct cli *x,
 	sel_of(mb, sel, sizeof(sel));
 	if (mb->sim_id >= 0 ||
 	    doe_ctl_kernel_cdat(mb->bdf, &want, &wlen, where, sizeof(where))) {
-		ret = raw_cdat(mb, &want, &wlen);
+		ret = doe_user_read_cdat_at(mb->bdf, mb->cap, &want, &wlen);
 		if (ret == -EPERM && take_refused(x, mb)) {
 			TH_LOG("%s: not compared: no TAKE (policy locked)",
 			       mb->name);
@@ -908,14 +888,25 @@ TEST_F(cli, cdat_matches)
 		SKIP(return, "no mailbox carries CXL Table Access (1e98:02) for userspace");
 }
 
+/* Set the checksum byte of the @len-byte table @t: all bytes sum to 0 */
+static void cdat_checksum(__u8 *t, size_t len)
+{
+	unsigned int sum = 0;
+	size_t i;
+
+	t[5] = 0;
+	for (i = 0; i < len; i++)
+		sum += t[i];
+	t[5] = -sum;
+}
+
 /*
  * A small CDAT: the header, a DSMAS (256 MiB) and a DSLBIS (read latency
  * 15 x 10000 ps), checksum set; the structures of CDAT r1.03 sec 3
  */
 static size_t good_cdat(__u8 *t)
 {
-	size_t len = 16 + 24 + 24, i;
-	unsigned int sum = 0;
+	size_t len = 16 + 24 + 24;
 
 	memset(t, 0, len);
 	put_le32(t, len);
@@ -928,9 +919,7 @@ static size_t good_cdat(__u8 *t)
 	t[40 + 6] = 1;				/* read latency */
 	put_le32(t + 40 + 8, 10000);		/* entry base unit */
 	t[40 + 16] = 15;
-	for (i = 0; i < len; i++)
-		sum += t[i];
-	t[5] = -sum;
+	cdat_checksum(t, len);
 	return len;
 }
 
@@ -1069,13 +1058,8 @@ static const char * const every_want[] = {
 /* every_structure[] with its checksum set, in @t */
 static void every_table(__u8 *t)
 {
-	unsigned int sum = 0;
-	size_t k;
-
 	memcpy(t, every_structure, sizeof(every_structure));
-	for (k = 0; k < sizeof(every_structure); k++)
-		sum += t[k];
-	t[5] = -sum;
+	cdat_checksum(t, sizeof(every_structure));
 }
 
 TEST_F(cli, cdat_every_structure)
@@ -1108,21 +1092,10 @@ TEST_F(cli, cdat_every_structure)
 /* Was this boot's topology the switch one (harness.topo=switch)? */
 static int topo_switch(void)
 {
-	char buf[4096], *tok, *save = NULL;
-	ssize_t n;
-	int fd;
+	char topo[32];
 
-	fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	for (tok = strtok_r(buf, " \t\n", &save); tok;
-	     tok = strtok_r(NULL, " \t\n", &save))
-		if (!strcmp(tok, "harness.topo=switch"))
-			return 1;
-	return 0;
+	return !doe_user_cmdline("harness.topo", topo, sizeof(topo)) &&
+	       !strcmp(topo, "switch");
 }
 
 TEST_F(cli, cdat_qemu_tables)

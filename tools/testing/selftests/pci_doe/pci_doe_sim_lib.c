@@ -69,19 +69,13 @@ const char *sim_missing(void)
 const char *sim_secondary_boot(void)
 {
 	static char why[64];
-	char cmdline[4096], *tok, *save = NULL;
+	char buf[32], val[32];
 	const char *topo = NULL;
-	int policy = 0;
+	int policy;
 
-	if (sim_read("/proc/cmdline", cmdline, sizeof(cmdline)) <= 0)
-		cmdline[0] = '\0';
-	for (tok = strtok_r(cmdline, " \t\n", &save); tok;
-	     tok = strtok_r(NULL, " \t\n", &save)) {
-		if (!strncmp(tok, "harness.topo=", 13))
-			topo = tok + 13;
-		else if (!strncmp(tok, "pci_doe.policy=", 15))
-			policy = 1;
-	}
+	if (!doe_user_cmdline("harness.topo", buf, sizeof(buf)))
+		topo = buf;
+	policy = !doe_user_cmdline("pci_doe.policy", val, sizeof(val));
 	/*
 	 * The harness (scripts/qemu.sh) says which topology it booted; only
 	 * a boot without harness.topo= (by hand) falls back to looking for

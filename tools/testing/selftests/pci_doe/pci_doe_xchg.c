@@ -815,26 +815,6 @@ TEST_F(xchg, discovery_matches)
 
 /* ---- 2. CDAT ---- */
 
-/* The CDAT read by root from the taken mailbox, through config space */
-static int raw_cdat(const struct xmb *m, __u8 **table, size_t *len)
-{
-	struct doe_user_mb umb;
-	int fd, ret;
-
-	fd = doe_user_open(m->c.bdf, 1);
-	if (fd < 0)
-		return fd;
-	ret = doe_user_mb_init(&umb, fd, m->c.bdf, m->c.cap);
-	if (!ret)
-		ret = doe_user_take(&umb);
-	if (!ret) {
-		ret = doe_user_read_cdat(&umb, table, len);
-		doe_user_give(&umb);
-	}
-	close(fd);
-	return ret;
-}
-
 static void cdat_one(struct __test_metadata *_metadata,
 		     const struct xchg *self, const struct xmb *m)
 {
@@ -859,7 +839,7 @@ static void cdat_one(struct __test_metadata *_metadata,
 	    !doe_ctl_kernel_cdat(m->c.bdf, &want, &wlen, path, sizeof(path))) {
 		snprintf(source, sizeof(source), "the CXL driver's (%s)", path);
 	} else {
-		ret = raw_cdat(m, &want, &wlen);
+		ret = doe_user_read_cdat_at(m->c.bdf, m->c.cap, &want, &wlen);
 		if (ret == -EPERM && !strcmp(self->policy, "locked") &&
 		    carries_refused(self, m)) {
 			TH_LOG("%s: not compared: a refused protocol, no TAKE when locked",
