@@ -120,6 +120,17 @@ host_pcap() {
 	if ((ok)); then echo "ok 1 pci_doe:tshark"; else echo "not ok 1 pci_doe:tshark"; fi
 }
 
+# boot_tail DIR NAME CLEAN: DETAIL records of how a failed boot ended: its
+# last harness marker, how long QEMU ran, and the console's last lines
+boot_tail() {
+	local d=$1 name=$2 clean=$3 last secs
+	last=$(grep '^@@HARNESS: ' "$clean" | tail -1)
+	secs=$(sed -n 's/^# qemu exit status [0-9]* after \([0-9]*\)s$/\1/p' "$d/$name.log" | tail -1)
+	echo "DETAIL boot/$name   QEMU ran ${secs:-?}s; last marker: ${last:-(none)}"
+	echo "DETAIL boot/$name   the console's last lines (all in $name.txt):"
+	grep -v '^# qemu exit status' "$clean" | tail -15 | cut -c1-160 | sed "s/^/DETAIL boot\/$name     /"
+}
+
 # parse_boot DIR NAME TOPO KUNIT: the records of one boot, on stdout
 parse_boot() {
 	local d=$1 name=$2 topo=$3 kunit=$4 log clean rc seen n host
@@ -136,10 +147,16 @@ parse_boot() {
 	rc=$(cat "$d/$name.rc" 2>/dev/null || true)
 	case $rc in
 	0) ;;
-	125) echo "ERROR 1 boot boot/$name the guest hung or crashed (watchdog or no poweroff marker)" ;;
+	124) echo "ERROR 1 boot boot/$name the guest did not power off in time: killed by the watchdog" ;;
+	125) echo "ERROR 1 boot boot/$name the guest ended without its poweroff marker (a panic or reboot)" ;;
 	'') echo "ERROR 1 boot boot/$name no exit status of qemu.sh ($name.rc): the boot did not finish" ;;
 	*) echo "ERROR 1 boot boot/$name qemu.sh failed with status $rc" ;;
 	esac
+	# a boot that did not end well: where it got to, in the report itself
+	# (CI shows only what make check prints)
+	if [[ $rc != 0 ]]; then
+		boot_tail "$d" "$name" "$clean"
+	fi
 	# the topology the guest was told (harness.topo=, from scripts/qemu.sh)
 	seen=$(sed -n 's/^@@HARNESS: userspace up:.* topo=\([^ ]*\).*/\1/p;T;q' "$clean")
 	if [[ -n $seen && $seen != "$topo" ]]; then

@@ -19,8 +19,9 @@
 # seconds.  --unlock releases build/.lock once the kernel and initramfs are
 # copied, so builds may go on during a long interactive session.
 #
-# Exit status: --mode cmd: the command's status; otherwise 0.  125: the
-# guest hung (watchdog) or ended without its final marker; 126: QEMU failed.
+# Exit status: --mode cmd: the command's status; otherwise 0.  124: the
+# watchdog killed a guest that had not powered off; 125: the guest ended
+# without its final marker (a panic, or /init died); 126: QEMU failed.
 # shellcheck disable=SC2054  # QEMU options are comma-separated
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -165,6 +166,10 @@ if ((shell)) && [[ -t 0 && -t 1 ]]; then interactive=1; else shell=0; fi
 # must not guess it from the devices they find)
 cmdline="console=ttyS0 pci=nomsi panic=-1 log_buf_len=1M harness.mode=$mode harness.shell=$shell harness.topo=$topo"
 ((kunit)) || cmdline+=" kunit.enable=0"
+# check boots: a hung task panics, and the panic prints the blocked tasks,
+# the held locks and the whole kernel log (PANIC_PRINT_BLOCKED_TASKS |
+# _ALL_PRINTK_MSG | _LOCK_INFO), since dmesg -n 1 keeps it off the console
+[[ $mode == check ]] && cmdline+=" sysctl.kernel.hung_task_panic=1 panic_print=0xa8"
 [[ -n $append ]] && cmdline+=" $append"
 if ((interactive)); then serial=(-serial mon:stdio); else serial=(-serial stdio); fi
 
@@ -201,7 +206,7 @@ printf '# qemu exit status %s after %ss\n' "$status" "$secs" >>"$log"
 
 if ((status == 124 || status == 137)); then
 	warn "watchdog: the guest did not power off within ${timeout}s (TIMEOUT=); killed. Log: $log"
-	exit 125
+	exit 124
 fi
 if ((status != 0)); then
 	warn "QEMU exited with status $status. Log: $log"
