@@ -707,7 +707,7 @@ int doe_ctl_witness_check(struct doe_ctl_witness *w, char *why, size_t len)
 ssize_t doe_ctl_read_all(const char *path, uint8_t **buf)
 {
 	size_t size = 0, cap = 4096;
-	uint8_t *b = malloc(cap), *nb;
+	uint8_t *b = malloc(cap + 1), *nb;	/* + 1: the NUL */
 	ssize_t n;
 	int fd;
 
@@ -723,7 +723,7 @@ ssize_t doe_ctl_read_all(const char *path, uint8_t **buf)
 		if (size < cap)
 			continue;
 		cap *= 2;
-		nb = realloc(b, cap);
+		nb = realloc(b, cap + 1);
 		if (!nb) {
 			n = -1;
 			errno = ENOMEM;
@@ -733,10 +733,12 @@ ssize_t doe_ctl_read_all(const char *path, uint8_t **buf)
 	}
 	n = n < 0 ? -errno : (ssize_t)size;
 	close(fd);
-	if (n <= 0)
+	if (n <= 0) {
 		free(b);
-	else
+	} else {
+		b[size] = '\0';
 		*buf = b;
+	}
 	return n;
 }
 
@@ -766,14 +768,13 @@ int doe_ctl_wait_class(const char *bdf, int want, int ms)
 	return 0;
 }
 
-/* DDDD:BB:DD.F, the name of a PCI function in sysfs */
-static int doe_ctl_is_bdf(const char *s)
+int doe_ctl_is_bdf(const char *s)
 {
 	unsigned int dom, bus, dev, fn;
 	char c;
 
-	return sscanf(s, "%x:%x:%x.%x%c", &dom, &bus, &dev, &fn, &c) == 4 &&
-	       strchr(s, ':') != strrchr(s, ':');
+	return strlen(s) == 12 &&
+	       sscanf(s, "%4x:%2x:%2x.%1x%c", &dom, &bus, &dev, &fn, &c) == 4;
 }
 
 int doe_ctl_port_bdf(const char *port_dir, char *bdf, size_t len)

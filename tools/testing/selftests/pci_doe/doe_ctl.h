@@ -241,13 +241,20 @@ int doe_ctl_witness_check(struct doe_ctl_witness *w, char *why, size_t len);
 
 /* ---- sysfs files, class devices and the CXL driver's CDATs ---- */
 
-/* A whole (binary) file, malloc()ed in *@buf; its size, or -errno */
+/*
+ * A whole file, malloc()ed in *@buf with a NUL after its last byte (so a
+ * text file is a string); its size, or -errno.  Nothing is allocated, and
+ * *@buf is left alone, when it returns 0 or less.
+ */
 ssize_t doe_ctl_read_all(const char *path, uint8_t **buf);
 
 /* How many class devices @bdf has (/sys/class/pci_doe/<bdf>-doe*) */
 int doe_ctl_class_count(const char *bdf);
 /* Wait up to @ms until @bdf has @want class devices; 0 or -ETIMEDOUT */
 int doe_ctl_wait_class(const char *bdf, int want, int ms);
+
+/* Is @s DDDD:BB:DD.F, the name of a PCI function in sysfs? */
+int doe_ctl_is_bdf(const char *s);
 
 /*
  * The PCI function behind the CXL port at @port_dir: its "uport" is the

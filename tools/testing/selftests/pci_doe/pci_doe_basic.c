@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "../kselftest_harness.h"
+#include "doe_ctl.h"
 #include "doe_user.h"
 
 #define PCI_DEVICES	"/sys/bus/pci/devices"
@@ -46,45 +47,6 @@
 #define EPERM_HINT	" (root writes refused: the kernel owns the mailbox)"
 
 /* ---- small sysfs helpers ---------------------------------------------- */
-
-/* Read a whole (sysfs or tracefs) file; *buf is NUL terminated. */
-static ssize_t read_all(const char *path, char **buf)
-{
-	size_t size = 0, cap = 4096;
-	char *b = malloc(cap + 1), *nb;
-	ssize_t n;
-	int fd;
-
-	if (!b)
-		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		free(b);
-		return -errno;
-	}
-	while ((n = read(fd, b + size, cap - size)) > 0) {
-		size += n;
-		if (size == cap) {
-			cap *= 2;
-			nb = realloc(b, cap + 1);
-			if (!nb) {
-				n = -1;
-				errno = ENOMEM;
-				break;
-			}
-			b = nb;
-		}
-	}
-	close(fd);
-	if (n < 0) {
-		n = -errno;
-		free(b);
-		return n;
-	}
-	b[size] = '\0';
-	*buf = b;
-	return size;
-}
 
 static int exists(const char *path)
 {
@@ -126,52 +88,20 @@ static void free_strs(char **s, int n)
 /* The first PCI function with the CXL memory device class, or NULL. */
 static char *find_type3(void)
 {
-	char *bdfs[MAX_DEVS], path[PATH_MAX], *cls, *found = NULL;
+	char *bdfs[MAX_DEVS], path[PATH_MAX], *found = NULL;
 	int n = pci_devices(bdfs, MAX_DEVS), i;
+	uint8_t *cls;
 
 	for (i = 0; i < n && !found; i++) {
 		snprintf(path, sizeof(path), PCI_DEVICES "/%s/class", bdfs[i]);
-		if (read_all(path, &cls) < 0)
+		if (doe_ctl_read_all(path, &cls) <= 0)
 			continue;
-		if (!strncmp(cls, CLASS_CXL_MEM, strlen(CLASS_CXL_MEM)))
+		if (!strncmp((char *)cls, CLASS_CXL_MEM, strlen(CLASS_CXL_MEM)))
 			found = strdup(bdfs[i]);
 		free(cls);
 	}
 	free_strs(bdfs, n > 0 ? n : 0);
 	return found;
-}
-
-static int is_bdf(const char *s)
-{
-	unsigned int dom, bus, dev, fn;
-	char end;
-
-	return strlen(s) == 12 &&
-	       sscanf(s, "%4x:%2x:%2x.%1x%c", &dom, &bus, &dev, &fn, &end) == 4;
-}
-
-/*
- * The PCI function behind a CXL port: its "uport" is the PCI function itself
- * (switch upstream port) or a device below it (an endpoint's memdev).
- */
-static int port_pci_bdf(const char *port_dir, char *bdf, size_t len)
-{
-	char path[PATH_MAX + 8], real[PATH_MAX], *slash;
-
-	snprintf(path, sizeof(path), "%s/uport", port_dir);
-	if (!realpath(path, real))
-		return -errno;
-	while ((slash = strrchr(real, '/')) && slash != real) {
-		char probe[PATH_MAX];
-
-		snprintf(probe, sizeof(probe), PCI_DEVICES "/%s", slash + 1);
-		if (is_bdf(slash + 1) && exists(probe)) {
-			snprintf(bdf, len, "%s", slash + 1);
-			return 0;
-		}
-		*slash = '\0';
-	}
-	return -ENODEV;
 }
 
 /* ---- what the kernel logged ------------------------------------------- */
@@ -299,25 +229,23 @@ static int cdat_snapshot(struct cdat *c, int max)
 		if (glob(pats[p], 0, NULL, &g))
 			continue;
 		for (i = 0; i < g.gl_pathc && n < max; i++) {
-			char dir[PATH_MAX], *data, *slash;
+			char dir[PATH_MAX], *slash;
+			uint8_t *data;
 			ssize_t len;
 
 			snprintf(dir, sizeof(dir), "%s", g.gl_pathv[i]);
 			slash = strrchr(dir, '/');
 			*slash = '\0';
-			len = read_all(g.gl_pathv[i], &data);
-			if (len <= 0) {
-				if (len == 0)
-					free(data);
+			len = doe_ctl_read_all(g.gl_pathv[i], &data);
+			if (len <= 0)
 				continue;
-			}
 			memset(&c[n], 0, sizeof(c[n]));
 			snprintf(c[n].port, sizeof(c[n].port), "%s",
 				 strrchr(dir, '/') + 1);
 			c[n].endpoint = p == 0;
-			c[n].data = (uint8_t *)data;
+			c[n].data = data;
 			c[n].len = len;
-			if (port_pci_bdf(dir, c[n].bdf, sizeof(c[n].bdf)))
+			if (doe_ctl_port_bdf(dir, c[n].bdf, sizeof(c[n].bdf)))
 				snprintf(c[n].bdf, sizeof(c[n].bdf), "?");
 			n++;
 		}
@@ -604,7 +532,7 @@ TEST_F(pci_doe, cdat_matches_device)
 			sum += c[i].data[j];
 		EXPECT_EQ(0, sum) TH_LOG("%s: CDAT sums to %#x, not 0", c[i].port, sum);
 
-		ASSERT_TRUE(is_bdf(c[i].bdf))
+		ASSERT_TRUE(doe_ctl_is_bdf(c[i].bdf))
 			TH_LOG("%s: no PCI function behind its uport", c[i].port);
 		ret = doe_user_find_protocol(c[i].bdf, DOE_USER_VID_CXL,
 					     DOE_USER_TYPE_CDAT, &mb);
@@ -684,15 +612,18 @@ static int function_protocols(struct __test_metadata *_metadata,
 TEST_F(pci_doe, doe_features)
 {
 	static struct doe_user_prot all[DOE_USER_MAX_PROTOCOLS];
-	char *bdfs[MAX_DEVS], *cls;
+	char *bdfs[MAX_DEVS];
 	int nd, i, functions = 0, type3 = 0;
+	uint8_t *cls;
 
 	nd = pci_devices(bdfs, MAX_DEVS);
 	ASSERT_LE(0, nd);
 	for (i = 0; i < nd; i++) {
 		char dir[PATH_MAX], path[PATH_MAX + 64], name[32], want[16];
-		char *val, listed[DOE_USER_MAX_PROTOCOLS * 16] = "";
+		char listed[DOE_USER_MAX_PROTOCOLS * 16] = "";
 		int np, nr_mb, k, files = 0, is_type3 = 0;
+		uint8_t *val;
+		ssize_t len;
 		struct dirent *e;
 		DIR *d;
 
@@ -711,8 +642,8 @@ TEST_F(pci_doe, doe_features)
 		}
 		functions++;
 		snprintf(path, sizeof(path), PCI_DEVICES "/%s/class", bdfs[i]);
-		if (read_all(path, &cls) > 0) {
-			is_type3 = !strncmp(cls, CLASS_CXL_MEM,
+		if (doe_ctl_read_all(path, &cls) > 0) {
+			is_type3 = !strncmp((char *)cls, CLASS_CXL_MEM,
 					    strlen(CLASS_CXL_MEM));
 			free(cls);
 		}
@@ -724,11 +655,13 @@ TEST_F(pci_doe, doe_features)
 			snprintf(want, sizeof(want), "%04x:%02x\n", all[k].vid,
 				 all[k].type);
 			snprintf(path, sizeof(path), "%s/%s", dir, name);
-			EXPECT_LT(0, read_all(path, &val))
-				TH_LOG("%s: no doe_features/%s", bdfs[i], name);
-			if (!exists(path))
+			len = doe_ctl_read_all(path, &val);
+			EXPECT_LT(0, len)
+				TH_LOG("%s: no doe_features/%s: %s", bdfs[i],
+				       name, strerror(len < 0 ? -len : EIO));
+			if (len <= 0)
 				continue;
-			EXPECT_STREQ(want, val)
+			EXPECT_STREQ(want, (char *)val)
 				TH_LOG("%s: doe_features/%s", bdfs[i], name);
 			free(val);
 		}
@@ -781,6 +714,7 @@ TEST_F_TIMEOUT(pci_doe, tracepoints, 2 * RESCAN_WAIT_S + 30)
 	static struct trace_task tasks[MAX_TASKS];
 	const char *tr = tracing_dir();
 	char path[PATH_MAX], *trace, *line, *save, *bdf;
+	uint8_t *buf;
 	int submit = 0, complete = 0, aborts = 0, errors = 0, ret;
 	int ntasks = 0, unpaired = 0, i;
 
@@ -804,7 +738,9 @@ TEST_F_TIMEOUT(pci_doe, tracepoints, 2 * RESCAN_WAIT_S + 30)
 	ASSERT_EQ(0, ret);
 
 	snprintf(path, sizeof(path), "%s/trace", tr);
-	ASSERT_LE(0, read_all(path, &trace));
+	/* never empty: the header comes first */
+	ASSERT_LT(0, doe_ctl_read_all(path, &buf));
+	trace = (char *)buf;
 	/* Events lost to a full buffer would make the counts meaningless */
 	EXPECT_EQ(NULL, strstr(trace, "LOST"));
 	for (line = strtok_r(trace, "\n", &save); line;
