@@ -191,8 +191,13 @@ TEST_F_TIMEOUT(scale, functions_64, 280)
 	EXPECT_EQ(NR_FN * NR_MB * PER_MB, r.submitted);
 	EXPECT_EQ(r.submitted, r.completed);
 	EXPECT_EQ(r.submitted, r.ok);
-	/* The concurrency, not the speed (make bench measures that) */
-	EXPECT_LE(16, sim_read_key(SIM_DIR "/stats", "max_pending"));
+	/*
+	 * The concurrency, not the speed (make bench measures that): one
+	 * mailbox at a time would be 1.  Not more than 8, as a guest whose
+	 * vCPUs the host starves (RCU stall warnings at boot) has shown 15
+	 * while the exchanges still took a tenth of their serial time.
+	 */
+	EXPECT_LE(8, sim_read_key(SIM_DIR "/stats", "max_pending"));
 
 	t0 = sim_now_us();
 	while (self->nr > 0)
