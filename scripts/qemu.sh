@@ -168,13 +168,15 @@ cmdline="console=ttyS0 pci=nomsi panic=-1 log_buf_len=1M harness.mode=$mode harn
 ((kunit)) || cmdline+=" kunit.enable=0"
 # check boots: a hung task panics, and the panic prints the blocked tasks,
 # the held locks and the whole kernel log (PANIC_PRINT_BLOCKED_TASKS |
-# _ALL_PRINTK_MSG | _LOCK_INFO), since dmesg -n 1 keeps it off the console
-[[ $mode == check ]] && cmdline+=" sysctl.kernel.hung_task_panic=1 panic_print=0xa8"
-# On a starved host QEMU 7.2's _PRT method of the pxb-cxl bridge runs into
-# ACPICA's loop timeout (AE_AML_LOOP_TIMEOUT, 30 s) while the kernel boots,
-# and RCU reports the CPU it held as a stall: firmware, before /init runs.
-# Stalls after the kernel's boot (everything the tests do) still report.
-[[ $mode == check ]] && cmdline+=" rcupdate.rcu_cpu_stall_suppress_at_boot=1"
+# _ALL_PRINTK_MSG | _LOCK_INFO), since dmesg -n 1 keeps it off the console.
+# No RCU stall report before /init: on a starved host QEMU 7.2's _PRT
+# method of the pxb-cxl bridge runs into ACPICA's loop timeout
+# (AE_AML_LOOP_TIMEOUT, 30 s) and RCU reports the CPU it held, which is
+# firmware; stalls while the tests run still report.
+if [[ $mode == check ]]; then
+	cmdline+=" sysctl.kernel.hung_task_panic=1 panic_print=0xa8"
+	cmdline+=" rcupdate.rcu_cpu_stall_suppress_at_boot=1"
+fi
 [[ -n $append ]] && cmdline+=" $append"
 if ((interactive)); then serial=(-serial mon:stdio); else serial=(-serial stdio); fi
 
